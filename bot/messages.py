@@ -1,0 +1,58 @@
+"""Every sentence aio-bot says to a user, in one place.
+
+Functions here take plain values and return plain text (no Slack markup), so the CLI,
+the console and Slack say the same thing."""
+
+from __future__ import annotations
+
+_HOST_ERRORS = {
+    "HostUnreachable": "I could not reach {host}{detail}.",
+    "HostKeyUnknown": (
+        "{host} offered an SSH host key I do not know ({detail}); add it to the known_hosts "
+        "file if it is genuine."
+    ),
+    "HostKeyChanged": (
+        "{host} offered a different SSH host key than the one on record ({detail}); "
+        "refusing to connect until someone checks it."
+    ),
+    "AuthFailed": "{host} refused my SSH login{detail}.",
+    "CommandTimeout": "{host} did not finish `{command}` in time{detail}.",
+    "CommandFailed": "`{command}` failed on {host}{detail}.",
+    "OutputTooLarge": "{host} sent more output for `{command}` than I accept{detail}.",
+    "OutputTruncated": "{host} cut off the output of `{command}` mid-line{detail}.",
+    "HostError": "Something went wrong talking to {host}{detail}.",
+}
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def host_error(kind: str, host: str, command: str | None, detail: str) -> str:
+    template = _HOST_ERRORS.get(kind, _HOST_ERRORS["HostError"])
+    short = _one_line(detail)
+    return template.format(
+        host=host,
+        command=_one_line(command or "", 80),
+        detail=f" ({short})" if short and kind not in ("HostKeyUnknown", "HostKeyChanged")
+        else short,
+    )
+
+
+def unknown_host(name: str, suggestions: list[str]) -> str:
+    shown = _one_line(name, 60)
+    if suggestions:
+        return f"There is no host `{shown}` in the inventory. Did you mean {_or_list(suggestions)}?"
+    return f"There is no host `{shown}` in the inventory."
+
+
+def parse_error(fmt: str, line_no: int, line: str, why: str) -> str:
+    return f"I cannot read line {line_no} of the {fmt} output ({why}): {_one_line(line, 120)!r}"
+
+
+def _or_list(items: list[str]) -> str:
+    quoted = [f"`{i}`" for i in items]
+    if len(quoted) == 1:
+        return quoted[0]
+    return ", ".join(quoted[:-1]) + " or " + quoted[-1]

@@ -1,0 +1,1 @@
+"""The `/aio` command catalog: one module per subcommand, and the registry."""
