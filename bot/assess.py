@@ -1,0 +1,118 @@
+"""From a host report to a verdict and the action an on-call engineer should take."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.esx.commandlines import AIO_HANDLES_FIXED
+from bot.esx.report import HostReport, VmUsage
+
+
+class Risk(StrEnum):
+    OK = "ok"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class Action(StrEnum):
+    NONE = "none"
+    RAISE_LIMIT = "raise-limit"
+    REBOOT = "reboot"
+    MIGRATE = "migrate"
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Percent of the runtime limit in use at which a host is at risk."""
+
+    warning_percent: float = 80.0
+    critical_percent: float = 90.0
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    risk: Risk
+    action: Action
+    summary: str
+    advice: str
+    to_move: list[VmUsage]
+
+
+def risk_of(report: HostReport, thresholds: Thresholds) -> Risk:
+    if report.fds_warnings or report.percent_used >= thresholds.critical_percent:
+        return Risk.CRITICAL
+    if report.percent_used >= thresholds.warning_percent:
+        return Risk.WARNING
+    return Risk.OK
+
+
+def assess(report: HostReport, thresholds: Thresholds) -> Assessment:
+    risk = risk_of(report, thresholds)
+    action = _action(report, risk)
+    to_move = vms_to_move(report, thresholds) if action is Action.MIGRATE else []
+    return Assessment(risk, action, _summary(report, risk), _advice(report, action, to_move), to_move)
+
+
+def _action(report: HostReport, risk: Risk) -> Action:
+    limit = report.limit
+    if limit.reboot_pending and (limit.configured or 0) > limit.runtime:
+        return Action.REBOOT
+    if report.fix.available and limit.runtime < AIO_HANDLES_FIXED:
+        return Action.RAISE_LIMIT if risk is not Risk.OK else Action.NONE
+    if risk is Risk.OK:
+        return Action.NONE
+    return Action.MIGRATE
+
+
+def vms_to_move(report: HostReport, thresholds: Thresholds) -> list[VmUsage]:
+    """The heaviest VMs whose departure brings the host under the warning threshold."""
+    target = report.limit.runtime * thresholds.warning_percent / 100.0
+    in_use = report.in_use
+    chosen: list[VmUsage] = []
+    for vm in report.vms:
+        if in_use < target:
+            break
+        if vm.char_handles == 0:
+            continue
+        chosen.append(vm)
+        in_use -= vm.char_handles
+    return chosen
+
+
+def _summary(report: HostReport, risk: Risk) -> str:
+    used = f"{report.in_use:,} of {report.limit.runtime:,} AIO handles in use"
+    pct = f"{report.percent_used:.0f}%"
+    warnings = len(report.fds_warnings)
+    tail = f"; {warnings} FDS 'No free handles' warnings in the last 24 h" if warnings else ""
+    return f"{report.host} is {risk.value.upper()}: {used} ({pct}){tail}."
+
+
+def _advice(report: HostReport, action: Action, to_move: list[VmUsage]) -> str:
+    if action is Action.REBOOT:
+        return (
+            f"FDSNumAIOHandles is set to {report.limit.configured:,} but the host still runs with "
+            f"{report.limit.runtime:,}: put it in maintenance mode (move or power off its vGPU "
+            "VMs first) and reboot to apply it."
+        )
+    if action is Action.RAISE_LIMIT:
+        return (
+            f"The fix applies: set FDSNumAIOHandles to {AIO_HANDLES_FIXED:,} "
+            "(`esxcli system settings kernel set -s FDSNumAIOHandles -v 65536`), then reboot "
+            "through maintenance mode and check that Runtime shows 65536."
+        )
+    if action is Action.MIGRATE:
+        return _migrate_advice(report, to_move)
+    if report.fix.available and report.limit.runtime >= AIO_HANDLES_FIXED:
+        return "Nothing to do: the host already runs with the raised limit."
+    return "Nothing to do now: the host has room."
+
+
+def _migrate_advice(report: HostReport, to_move: list[VmUsage]) -> str:
+    names = ", ".join(f"{vm.name or f'cartel {vm.cartel_id}'} ({vm.char_handles:,})"
+                      for vm in to_move[:5])
+    more = f" and {len(to_move) - 5} more" if len(to_move) > 5 else ""
+    return (
+        f"{report.fix.reason} Migrate to a host with room, or power off, the heaviest VMs: "
+        f"{names}{more}."
+    )

@@ -1,0 +1,85 @@
+"""`aio-bot` / `python -m bot`: demo, run, analyze, check-config.
+
+Exit status: 0 ok, 1 failure (a host could not be read, a scan was partial), 2 usage or bad
+input."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.console.output import FORMATS, emit
+from bot.errors import AioBotError
+from commands.results import Result, ScanResult
+
+log = logging.getLogger("bot")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--format", choices=FORMATS, default="table",
+                        help="output as a text table (default) or JSON")
+    common.add_argument("-v", "--verbose", action="store_true", help="log to stderr at DEBUG")
+    parser = argparse.ArgumentParser(
+        prog="aio-bot", parents=[common],
+        description="Find and fix ESXi hosts running out of FDS AIO handles (KB 408376).")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    demo = sub.add_parser("demo", parents=[common],
+                          help="run against the built-in simulated fleet (no Slack, no ESXi)")
+    demo.add_argument("words", nargs="*", metavar="COMMAND",
+                      help="a command such as `top host01`; none opens the console")
+    run = sub.add_parser("run", parents=[common],
+                         help="run one command against the configured inventory")
+    run.add_argument("words", nargs="+", metavar="COMMAND")
+
+    analyze = sub.add_parser("analyze", parents=[common],
+                             help="analyze output captured by hand or from a support bundle")
+    analyze.add_argument("--lsof", type=Path, required=True, help="`vmkvsitools lsof` output")
+    analyze.add_argument("--vm-list", type=Path, help="`esxcli vm process list` (text or xml)")
+    analyze.add_argument("--kernel", type=Path,
+                         help="`esxcli system settings kernel list -o FDSNumAIOHandles`")
+    analyze.add_argument("--version", type=Path,
+                         help="`esxcli system version get` (text or json) or `vmware -vl`")
+    analyze.add_argument("--vmkernel-log", type=Path, help="vmkernel.log")
+    analyze.add_argument("--hostd-log", type=Path, help="hostd.log")
+    analyze.add_argument("--host", default="captured", help="name to show for the host")
+    analyze.add_argument("--limit", type=int, default=None, help="rows to show (default all)")
+
+    sub.add_parser("check-config", parents=[common],
+                   help="validate the configuration file and the environment")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        return _dispatch(args)
+    except AioBotError as err:
+        print(f"aio-bot: {err}", file=sys.stderr)
+        return err.exit_status
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from bot import cli_actions
+
+    if args.action == "demo":
+        return asyncio.run(cli_actions.demo(args.words, args.format))
+    if args.action == "run":
+        return asyncio.run(cli_actions.run(args.words, args.format))
+    if args.action == "analyze":
+        return cli_actions.analyze(args)
+    return cli_actions.check_config(args.format)
+
+
+def print_result(result: Result, fmt: str) -> int:
+    print(emit(result, fmt))
+    return 1 if isinstance(result, ScanResult) and result.failures else 0

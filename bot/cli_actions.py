@@ -1,0 +1,83 @@
+"""What each `aio-bot` action does once its arguments are parsed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from bot.analyze import CapturedFiles, analyze as analyze_files
+from bot.assess import Thresholds, assess
+from bot.cli import print_result
+from bot.config import load_config, ssh_password
+from bot.console.repl import console
+from bot.demo import DemoFleet
+from bot.esx.ssh import SshSettings, SshTransport
+from commands.catalog import build_registry
+from commands.context import Context
+from commands.results import TopResult
+
+
+async def demo(words: list[str], fmt: str) -> int:
+    registry = build_registry()
+    async with DemoFleet() as fleet:
+        assert fleet.transport is not None
+        ctx = Context(fleet.inventory, fleet.transport, caller="demo")
+        if not words:
+            return await console(registry, ctx, fmt=fmt)
+        return print_result(await registry.run(" ".join(words), ctx), fmt)
+
+
+async def run(words: list[str], fmt: str) -> int:
+    config = load_config()
+    settings = SshSettings(
+        known_hosts=config.ssh.known_hosts,
+        password=ssh_password(),
+        key_file=config.ssh.key_file,
+        connect_timeout=config.ssh.connect_timeout,
+        command_timeout=config.ssh.command_timeout,
+        max_parallel=config.ssh.max_parallel,
+    )
+    transport = SshTransport(settings)
+    try:
+        ctx = Context(config.inventory, transport, config.thresholds, caller="cli",
+                      concurrency=config.ssh.max_parallel)
+        return print_result(await build_registry().run(" ".join(words), ctx), fmt)
+    finally:
+        await transport.close()
+
+
+def analyze(args: argparse.Namespace) -> int:
+    files = CapturedFiles(
+        lsof=args.lsof, vm_list=args.vm_list, kernel=args.kernel, version=args.version,
+        vmkernel_log=args.vmkernel_log, hostd_log=args.hostd_log)
+    report = analyze_files(files, host=args.host)
+    limit = args.limit if args.limit and args.limit > 0 else max(1, len(report.vms))
+    return print_result(TopResult(report, assess(report, Thresholds()), limit), args.format)
+
+
+def check_config(fmt: str) -> int:
+    config = load_config()
+    problems = []
+    if not config.ssh.known_hosts.is_file():
+        problems.append(f"known_hosts file {config.ssh.known_hosts} does not exist")
+    if config.ssh.key_file is None and ssh_password() is None:
+        problems.append("no SSH key_file in [ssh] and AIO_SSH_PASSWORD is not set")
+    if config.ssh.key_file is not None and not config.ssh.key_file.is_file():
+        problems.append(f"SSH key file {config.ssh.key_file} does not exist")
+    summary = {
+        "config": str(config.path),
+        "hosts": len(config.inventory),
+        "clusters": config.inventory.clusters(),
+        "problems": problems,
+    }
+    if fmt == "json":
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{Path(str(config.path))}: {len(config.inventory)} host(s) in "
+              f"{len(config.inventory.clusters())} cluster(s)")
+        for p in problems:
+            print(f"problem: {p}")
+        if not problems:
+            print("configuration OK")
+    return 2 if problems else 0

@@ -1,0 +1,122 @@
+"""Results as JSON-ready dicts (`--format json`). The schema is documented in the README."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.assess import Assessment
+from bot.esx.collect import HostFailure
+from bot.esx.report import HostReport, VmUsage
+from commands.results import CheckResult, HelpResult, Result, ScanResult, TopResult
+
+
+def to_dict(result: Result) -> dict[str, Any]:
+    if isinstance(result, TopResult):
+        doc = report_dict(result.report, limit=result.limit)
+        doc["assessment"] = assessment_dict(result.assessment)
+        return doc
+    if isinstance(result, CheckResult):
+        doc = report_dict(result.report)
+        doc["assessment"] = assessment_dict(result.assessment)
+        return doc
+    if isinstance(result, ScanResult):
+        return scan_dict(result)
+    return help_dict(result)
+
+
+def report_dict(report: HostReport, *, limit: int | None = None) -> dict[str, Any]:
+    vms = report.vms if limit is None else report.vms[:limit]
+    version = report.version
+    return {
+        "host": report.host,
+        "cluster": report.cluster,
+        "version": version.version if version else None,
+        "build": version.build if version else None,
+        "update": report.update_name,
+        "vms": [vm_dict(vm) for vm in vms],
+        "vm_count": len(report.vms),
+        "limit": {
+            "configured": report.limit.configured,
+            "runtime": report.limit.runtime,
+            "default": report.limit.default,
+            "reboot_pending": report.limit.reboot_pending,
+        },
+        "in_use": report.in_use,
+        "in_use_is_estimate": True,
+        "percent_used": round(report.percent_used, 1),
+        "headroom": report.headroom,
+        "fix": {"available": report.fix.available, "reason": report.fix.reason},
+        "warnings": [
+            {"time": _iso(w.time), "line": w.line_no, "text": w.text}
+            for w in report.fds_warnings
+        ],
+        "hostd_events": [
+            {"kind": e.kind, "time": _iso(e.time), "detail": e.detail}
+            for e in report.hostd_events
+        ],
+        "collected_at": _iso(report.collected_at),
+        "bytes_received": report.bytes_received,
+    }
+
+
+def vm_dict(vm: VmUsage) -> dict[str, Any]:
+    return {
+        "rank": vm.rank,
+        "name": vm.name,
+        "cartel_id": vm.cartel_id,
+        "world_id": vm.world_id,
+        "uuid": vm.uuid,
+        "vmgfx_handles": vm.vmgfx_handles,
+        "char_handles": vm.char_handles,
+    }
+
+
+def assessment_dict(a: Assessment) -> dict[str, Any]:
+    return {
+        "risk": a.risk.value,
+        "action": a.action.value,
+        "summary": a.summary,
+        "advice": a.advice,
+        "to_move": [vm.name or vm.cartel_id for vm in a.to_move],
+    }
+
+
+def scan_dict(result: ScanResult) -> dict[str, Any]:
+    return {
+        "scope": result.scope,
+        "hosts": [
+            {
+                "host": r.report.host,
+                "cluster": r.report.cluster,
+                "percent_used": round(r.report.percent_used, 1),
+                "in_use": r.report.in_use,
+                "runtime_limit": r.report.limit.runtime,
+                "build": r.report.version.build if r.report.version else None,
+                "fix_available": r.report.fix.available,
+                "risk": r.assessment.risk.value,
+                "action": r.assessment.action.value,
+                "warnings": len(r.report.fds_warnings),
+                "bytes_received": r.report.bytes_received,
+            }
+            for r in result.rows
+        ],
+        "failures": [failure_dict(f) for f in result.failures],
+    }
+
+
+def failure_dict(f: HostFailure) -> dict[str, Any]:
+    return {"host": f.host, "cluster": f.cluster, "error": f.error}
+
+
+def help_dict(result: HelpResult) -> dict[str, Any]:
+    return {
+        "commands": [
+            {"name": e.name, "syntax": e.syntax, "summary": e.summary, "details": e.details}
+            for e in result.entries
+        ]
+    }
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t else None

@@ -1,0 +1,17 @@
+"""Pick the renderer for `--format`."""
+
+from __future__ import annotations
+
+import json
+
+from bot.console.jsonview import to_dict
+from bot.console.table import render
+from commands.results import Result
+
+FORMATS = ("table", "json")
+
+
+def emit(result: Result, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(to_dict(result), indent=2, ensure_ascii=False)
+    return render(result)

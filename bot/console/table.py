@@ -1,0 +1,110 @@
+"""Results as plain text tables for a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.esx.report import HostReport
+from commands.results import CheckResult, HelpResult, Result, ScanResult, TopResult
+
+BAR_WIDTH = 30
+
+
+def render(result: Result) -> str:
+    if isinstance(result, TopResult):
+        return render_top(result)
+    if isinstance(result, CheckResult):
+        return render_check(result)
+    if isinstance(result, ScanResult):
+        return render_scan(result)
+    return render_help(result)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[int]) -> str:
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v.rjust(w) if i in right else v.ljust(w)
+                 for i, (v, w) in enumerate(zip(values, widths, strict=True))]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(headers), rule, *(line(r) for r in cells)])
+
+
+def bar(fraction: float, width: int = BAR_WIDTH) -> str:
+    filled = max(0, min(width, round(fraction * width)))
+    return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
+def host_header(report: HostReport) -> list[str]:
+    v = report.version
+    build = f"ESXi {v.version} build {v.build}" if v else "version unknown"
+    if report.update_name:
+        build += f" ({report.update_name})"
+    limit = report.limit
+    pending = ""
+    if limit.reboot_pending:
+        pending = f"; configured {limit.configured:,}, reboot pending"
+    lines = [
+        f"{report.host}  {build}  cluster {report.cluster or '-'}",
+        f"AIO handles {bar(report.percent_used / 100)} {report.in_use:,} / {limit.runtime:,} "
+        f"({report.percent_used:.1f}%), headroom {report.headroom:,} (estimate: open CHAR "
+        f"handles){pending}",
+        f"Fix (FDSNumAIOHandles=65536): {'available' if report.fix.available else 'not available'}"
+        f" - {report.fix.reason}",
+    ]
+    if report.fds_warnings:
+        last = report.fds_warnings[-1].time.strftime("%Y-%m-%d %H:%M UTC")
+        lines.append(f"FDS 'No free handles' warnings in the last 24 h: "
+                     f"{len(report.fds_warnings)} (last {last})")
+    restarts = [e for e in report.hostd_events if e.kind == "restart"]
+    dumps = [e for e in report.hostd_events if e.kind == "coredump"]
+    if restarts or dumps:
+        lines.append(f"hostd in the last 24 h: {len(restarts)} start(s), {len(dumps)} core dump(s)")
+    return lines
+
+
+def render_top(result: TopResult) -> str:
+    rows = [
+        (vm.rank, vm.name or "(unknown)", vm.cartel_id, vm.world_id or "-", vm.vmgfx_handles,
+         vm.char_handles)
+        for vm in result.shown
+    ]
+    body = table(["#", "VM", "cartel", "world", "vmgfx", "CHAR"], rows, right={0, 2, 3, 4, 5})
+    more = len(result.report.vms) - len(result.shown)
+    tail = [f"... and {more} more VMs (limit={result.limit})"] if more > 0 else []
+    return "\n".join([*host_header(result.report), "", body, *tail, "",
+                      result.assessment.summary, result.assessment.advice])
+
+
+def render_check(result: CheckResult) -> str:
+    a = result.assessment
+    return "\n".join([*host_header(result.report), "", a.summary, f"Action: {a.action.value}",
+                      a.advice])
+
+
+def render_scan(result: ScanResult) -> str:
+    rows = [
+        (r.report.host, r.report.cluster or "-", f"{r.report.percent_used:.1f}%",
+         f"{r.report.in_use:,}", f"{r.report.limit.runtime:,}",
+         r.report.version.build if r.report.version else "-",
+         "yes" if r.report.fix.available else "no", r.assessment.risk.value,
+         r.assessment.action.value)
+        for r in result.rows
+    ]
+    out = [f"Scan of {result.scope}: {len(result.rows)} host(s) answered, "
+           f"{len(result.failures)} failed", "",
+           table(["host", "cluster", "used", "in use", "limit", "build", "fix", "risk",
+                  "action"], rows, right={2, 3, 4, 5})]
+    out += [f"FAILED {f.host}: {f.error}" for f in result.failures]
+    return "\n".join(out)
+
+
+def render_help(result: HelpResult) -> str:
+    if result.topic:
+        e = result.entries[0]
+        return "\n".join(x for x in [f"{e.syntax}", f"  {e.summary}", f"  {e.details}"] if x.strip())
+    width = max(len(e.syntax) for e in result.entries)
+    return "\n".join(f"{e.syntax.ljust(width)}  {e.summary}" for e in result.entries)

@@ -1,0 +1,75 @@
+"""The built-in demo: a simulated fleet of ESXi hosts behind real SSH on 127.0.0.1, and the
+real SSH transport pointed at it. Nothing to configure, nothing leaves the machine."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from bot.esx.ssh import SshSettings, SshTransport
+from bot.inventory import HostEntry, Inventory
+from bot.sim.demo_fleet import build_fleet_dirs, demo_fleet_states
+from bot.sim.sshd import SimSshFleet
+
+
+@dataclass
+class DemoFleet:
+    """Start with `async with DemoFleet() as demo:`; `demo.inventory`, `demo.transport`."""
+
+    workdir: Path | None = None
+    now: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self._own_dir = self.workdir is None
+        self.root = self.workdir or Path(tempfile.mkdtemp(prefix="aio-bot-demo-"))
+        self.password = secrets.token_urlsafe(16)
+        self.host_dirs: dict[str, Path] = {}
+        self.clusters: dict[str, str] = {}
+        self._fleet: SimSshFleet | None = None
+        self.inventory = Inventory([])
+        self.transport: SshTransport | None = None
+
+    def start(self) -> None:
+        states = demo_fleet_states(self.now or datetime.now(UTC))
+        self.clusters = {s.name: s.cluster for s in states}
+        self.host_dirs = build_fleet_dirs(self.root / "hosts", states)
+        self._fleet = SimSshFleet(self.host_dirs, password=self.password, workdir=self.root)
+        self._fleet.start()
+        self.inventory = Inventory(
+            HostEntry(name, address, port, cluster=self.clusters[name])
+            for name, address, port in self._fleet.entries()
+        )
+        settings = SshSettings(known_hosts=self._fleet.known_hosts_path, password=self.password)
+        self.transport = SshTransport(settings)
+
+    def stop(self) -> None:
+        if self._fleet is not None:
+            self._fleet.stop()
+            self._fleet = None
+        if self._own_dir:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    @property
+    def fleet(self) -> SimSshFleet:
+        assert self._fleet is not None, "DemoFleet not started"
+        return self._fleet
+
+    async def __aenter__(self) -> DemoFleet:
+        await asyncio.to_thread(self.start)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.transport is not None:
+            await self.transport.close()
+        await asyncio.to_thread(self.stop)

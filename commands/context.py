@@ -1,0 +1,27 @@
+"""What a command may use: the inventory, the transport to hosts, settings, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.assess import Thresholds
+from bot.esx.collect import Progress
+from bot.esx.transport import Transport
+from bot.inventory import Inventory
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Context:
+    inventory: Inventory
+    transport: Transport
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    caller: str = "console"
+    concurrency: int = 32
+    progress: Progress | None = None
+    clock: Callable[[], datetime] = _utcnow

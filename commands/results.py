@@ -1,0 +1,62 @@
+"""What commands return: data, no formatting. Front ends render these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.assess import Assessment
+from bot.esx.collect import HostFailure
+from bot.esx.report import HostReport, VmUsage
+
+
+@dataclass(frozen=True)
+class TopResult:
+    """`top`: a host's VMs ranked by handles held."""
+
+    report: HostReport
+    assessment: Assessment
+    limit: int
+
+    @property
+    def shown(self) -> list[VmUsage]:
+        return self.report.vms[: self.limit]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """`check`: a host's verdict and the recommended action."""
+
+    report: HostReport
+    assessment: Assessment
+
+
+@dataclass(frozen=True)
+class ScanRow:
+    report: HostReport
+    assessment: Assessment
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """`scan`: hosts ranked by % of their runtime limit in use; failures listed apart."""
+
+    scope: str
+    rows: list[ScanRow]
+    failures: list[HostFailure] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HelpEntry:
+    name: str
+    syntax: str
+    summary: str
+    details: str = ""
+
+
+@dataclass(frozen=True)
+class HelpResult:
+    entries: list[HelpEntry]
+    topic: str | None = None
+
+
+Result = TopResult | CheckResult | ScanResult | HelpResult
