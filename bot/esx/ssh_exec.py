@@ -1,0 +1,232 @@
+"""The blocking half of the SSH transport: connect one client, run one command on it.
+
+Everything here runs in a worker thread and gives up by itself at its deadline, so a
+caller's timeout really ends the work (`asyncio.wait_for` around a thread would not)."""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+import paramiko
+
+from bot.errors import (
+    AuthFailed,
+    CommandTimeout,
+    HostError,
+    HostKeyChanged,
+    HostKeyUnknown,
+    HostUnreachable,
+    OutputTooLarge,
+    OutputTruncated,
+)
+from bot.inventory import HostEntry
+
+_CHUNK = 65536
+_POLL = 0.5  # longest single wait, so a cancelled command notices within this
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    stdout: bytes
+    stderr: bytes
+    exit_status: int
+
+
+class Cancelled(Exception):
+    """The caller stopped waiting; the channel has been closed."""
+
+
+class StaleConnection(Exception):
+    """The cached connection could not open a channel; nothing ran. Reconnect and retry."""
+
+
+class _RejectUnknown(paramiko.RejectPolicy):
+    """RejectPolicy that says which key it rejected."""
+
+    def __init__(self, host: str) -> None:
+        self._host = host
+
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> NoReturn:
+        raise HostKeyUnknown(self._host, key.fingerprint)
+
+
+class KnownHosts:
+    """The known_hosts file, parsed once and again only when it changes (parsing it per
+    connection costs milliseconds a host: seconds of CPU across a large fleet)."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._keys = paramiko.HostKeys()
+
+    def install(self, client: paramiko.SSHClient, host: HostEntry) -> None:
+        """Put the keys on record for `host` (as paramiko names it) into `client`."""
+        name = host.address if host.port == 22 else f"[{host.address}]:{host.port}"
+        with self._lock:
+            self._refresh()
+            found = self._keys.lookup(name)
+            keys = dict(found) if found is not None else {}
+        for keytype, key in keys.items():
+            client.get_host_keys().add(name, keytype, key)
+
+    def _refresh(self) -> None:
+        try:
+            info = os.stat(self._path)
+        except FileNotFoundError:
+            self._stamp, self._keys = None, paramiko.HostKeys()
+            return  # no key on record: the policy rejects the host with its fingerprint
+        stamp = (info.st_mtime_ns, info.st_size)
+        if stamp != self._stamp:
+            self._keys = paramiko.HostKeys(self._path)
+            self._stamp = stamp
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectParams:
+    known_hosts: KnownHosts
+    password: str | None = field(repr=False)
+    key_file: str | None
+    connect_timeout: float
+    banner_timeout: float
+    auth_timeout: float
+
+
+def connect(host: HostEntry, params: ConnectParams, command: str) -> paramiko.SSHClient:
+    """A connected, authenticated client, or the HostError that says why not."""
+    if params.key_file is not None and not os.access(params.key_file, os.R_OK):
+        raise AuthFailed(host.name, command, f"cannot read key file {params.key_file}")
+    client = paramiko.SSHClient()
+    try:
+        params.known_hosts.install(client, host)
+        client.set_missing_host_key_policy(_RejectUnknown(host.name))
+        client.connect(
+            host.address,
+            port=host.port,
+            username=host.username,
+            password=params.password,
+            key_filename=params.key_file,
+            timeout=params.connect_timeout,
+            banner_timeout=params.banner_timeout,
+            auth_timeout=params.auth_timeout,
+            channel_timeout=params.connect_timeout,
+            look_for_keys=False,
+            allow_agent=False,
+        )
+    except BaseException as exc:
+        client.close()
+        if isinstance(exc, HostError):
+            raise
+        if isinstance(exc, (OSError, EOFError, paramiko.SSHException)):
+            raise connect_error(host, command, exc) from exc
+        raise
+    return client
+
+
+def connect_error(host: HostEntry, command: str, exc: BaseException) -> HostError:
+    if isinstance(exc, paramiko.BadHostKeyException):
+        return HostKeyChanged(host.name, exc.key.fingerprint)
+    if isinstance(exc, paramiko.AuthenticationException) or (
+        isinstance(exc, paramiko.SSHException) and "authentication" in str(exc).lower()
+    ):  # also "No authentication methods available": no password and no key given
+        return AuthFailed(host.name, command, f"as {host.username}: {exc}")
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return HostUnreachable(host.name, command, f"{host.address}:{host.port}: timed out")
+    detail = str(exc) or type(exc).__name__
+    return HostUnreachable(host.name, command, f"{host.address}:{host.port}: {detail}")
+
+
+def execute(
+    host: HostEntry,
+    client: paramiko.SSHClient,
+    command: str,
+    *,
+    deadline: float,
+    timeout: float,
+    max_bytes: int,
+    cancel: threading.Event,
+) -> Output:
+    """Run `command` on a fresh session channel of `client`; close the channel after.
+
+    Raises CommandTimeout at `deadline` (time.monotonic()), OutputTooLarge past `max_bytes`,
+    OutputTruncated when the channel closes without an exit status, Cancelled on `cancel`."""
+    transport = client.get_transport()
+    if transport is None or not transport.is_active():
+        raise StaleConnection("connection not active")
+    try:
+        chan = transport.open_session(timeout=max(0.1, deadline - time.monotonic()))
+    except (OSError, EOFError, paramiko.SSHException) as exc:
+        raise StaleConnection(str(exc)) from exc
+    try:
+        chan.settimeout(_POLL)
+        try:
+            _exec_bounded(chan, command, deadline)
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            if time.monotonic() >= deadline:
+                raise CommandTimeout(host.name, command, f"after {timeout:g} s") from exc
+            raise HostUnreachable(host.name, command, f"connection lost: {exc}") from exc
+        out, err = _drain(host, chan, command, deadline, timeout, max_bytes, cancel)
+        if not chan.status_event.wait(max(0.0, deadline - time.monotonic())):
+            raise CommandTimeout(host.name, command, f"after {timeout:g} s")
+        status = chan.exit_status
+        if status == -1:  # closed without an exit status
+            where = "mid-line" if out and not out.endswith(b"\n") else "before it ended"
+            raise OutputTruncated(
+                host.name, command, f"channel closed without exit status, {where}"
+            )
+        return Output(bytes(out), bytes(err), status)
+    finally:
+        chan.close()
+
+
+def _exec_bounded(chan: paramiko.Channel, command: str, deadline: float) -> None:
+    """exec_command waits for the server's reply without a timeout: close the channel at the
+    deadline so that wait ends too."""
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), chan.close)
+    timer.daemon = True
+    timer.name = "aio-ssh-exec-deadline"
+    timer.start()
+    try:
+        chan.exec_command(command)
+    finally:
+        timer.cancel()
+        timer.join()
+
+
+def _drain(
+    host: HostEntry,
+    chan: paramiko.Channel,
+    command: str,
+    deadline: float,
+    timeout: float,
+    max_bytes: int,
+    cancel: threading.Event,
+) -> tuple[bytearray, bytearray]:
+    """Read stdout and stderr as they come until both end (draining both before the exit
+    status: paramiko deadlocks otherwise once a window fills)."""
+    out, err = bytearray(), bytearray()
+    while True:
+        if chan.recv_ready():
+            out += chan.recv(_CHUNK)
+        if chan.recv_stderr_ready():
+            err += chan.recv_stderr(_CHUNK)
+        if len(out) + len(err) > max_bytes:
+            raise OutputTooLarge(host.name, command, f"more than {max_bytes} bytes")
+        if (chan.eof_received or chan.closed) and not (
+            chan.recv_ready() or chan.recv_stderr_ready()
+        ):
+            return out, err
+        if cancel.is_set():
+            raise Cancelled
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise CommandTimeout(host.name, command, f"after {timeout:g} s")
+        select.select([chan], [], [], min(remaining, _POLL))
