@@ -9,8 +9,9 @@ from pathlib import Path
 from bot.errors import UsageError
 from bot.esx.kernel import find_aio_setting
 from bot.esx.logs import parse_fds_warnings, parse_hostd_dumps, parse_hostd_starts
+from bot.esx.logsummary import summarize_fds
 from bot.esx.lsof import parse_lsof_file
-from bot.esx.records import FdsWarning, HostdEvent
+from bot.esx.records import HostdEvent
 from bot.esx.report import HostReport, build_report
 from bot.esx.version import parse_version
 from bot.esx.vmlist import parse_vm_list
@@ -33,16 +34,16 @@ def analyze(files: CapturedFiles, *, host: str = "captured", now: datetime | Non
     vms = parse_vm_list(_read(files.vm_list)) if files.vm_list else []
     setting = find_aio_setting(_read(files.kernel)) if files.kernel else None
     version = parse_version(_read(files.version)) if files.version else None
-    warnings: list[FdsWarning] = []
+    fds = None
     events: list[HostdEvent] = []
     if files.vmkernel_log:
         lines = _read(files.vmkernel_log).splitlines()
-        warnings = parse_fds_warnings(lines)
+        fds = summarize_fds(parse_fds_warnings(lines))
         events += parse_hostd_dumps(lines)
     if files.hostd_log:
         events += parse_hostd_starts(_read(files.hostd_log).splitlines())
     return build_report(host, lsof=lsof, vms=vms, setting=setting, version=version,
-                        fds_warnings=warnings, hostd_events=events, now=now)
+                        fds=fds, hostd_events=events, now=now)
 
 
 def _existing(path: Path) -> Path:

@@ -40,7 +40,7 @@ class Assessment:
 
 
 def risk_of(report: HostReport, thresholds: Thresholds) -> Risk:
-    if report.fds_warnings or report.percent_used >= thresholds.critical_percent:
+    if report.fds.count or report.percent_used >= thresholds.critical_percent:
         return Risk.CRITICAL
     if report.percent_used >= thresholds.warning_percent:
         return Risk.WARNING
@@ -51,7 +51,8 @@ def assess(report: HostReport, thresholds: Thresholds) -> Assessment:
     risk = risk_of(report, thresholds)
     action = _action(report, risk)
     to_move = vms_to_move(report, thresholds) if action is Action.MIGRATE else []
-    return Assessment(risk, action, _summary(report, risk), _advice(report, action, to_move), to_move)
+    advice = _advice(report, action, to_move)
+    return Assessment(risk, action, _summary(report, risk), advice, to_move)
 
 
 def _action(report: HostReport, risk: Risk) -> Action:
@@ -83,8 +84,8 @@ def vms_to_move(report: HostReport, thresholds: Thresholds) -> list[VmUsage]:
 def _summary(report: HostReport, risk: Risk) -> str:
     used = f"{report.in_use:,} of {report.limit.runtime:,} AIO handles in use"
     pct = f"{report.percent_used:.0f}%"
-    warnings = len(report.fds_warnings)
-    tail = f"; {warnings} FDS 'No free handles' warnings in the last 24 h" if warnings else ""
+    warnings = report.fds.count
+    tail = f"; {warnings:,} FDS 'No free handles' warnings in the last 24 h" if warnings else ""
     return f"{report.host} is {risk.value.upper()}: {used} ({pct}){tail}."
 
 
@@ -113,6 +114,7 @@ def _migrate_advice(report: HostReport, to_move: list[VmUsage]) -> str:
                       for vm in to_move[:5])
     more = f" and {len(to_move) - 5} more" if len(to_move) > 5 else ""
     return (
-        f"{report.fix.reason} Migrate to a host with room, or power off, the heaviest VMs: "
+        "The FDSNumAIOHandles fix does not apply here (see Fix). Migrate the heaviest VMs to "
+        f"a host with room, or power them off, until the host is under the warning threshold: "
         f"{names}{more}."
     )

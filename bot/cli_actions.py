@@ -6,7 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from bot.analyze import CapturedFiles, analyze as analyze_files
+from bot.analyze import CapturedFiles
+from bot.analyze import analyze as analyze_files
 from bot.assess import Thresholds, assess
 from bot.cli import print_result
 from bot.config import load_config, ssh_password

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 from bot.errors import UnknownHostError, UsageError
@@ -15,10 +17,11 @@ from commands.registry import CommandUsageError, Syntax
 class NoTransport:
     """A transport that fails the test if any command line would be sent."""
 
-    sent: list[str] = []
+    sent: ClassVar[list[str]] = []
 
-    async def run(self, host: HostEntry, command: str, *, timeout: float | None = None,
-                  check: bool = True) -> object:
+    async def run(
+        self, host: HostEntry, command: str, *, timeout: float | None = None, check: bool = True
+    ) -> object:
         self.sent.append(command)
         raise AssertionError(f"nothing should reach a host, got {command!r}")
 
@@ -27,9 +30,13 @@ class NoTransport:
 
 
 def ctx() -> Context:
-    inventory = Inventory([HostEntry("host01", "10.0.0.1", cluster="gpu-a"),
-                           HostEntry("host02", "10.0.0.2", cluster="gpu-a"),
-                           HostEntry("esx-b-01", "10.0.1.1", cluster="gpu-b")])
+    inventory = Inventory(
+        [
+            HostEntry("host01", "10.0.0.1", cluster="gpu-a"),
+            HostEntry("host02", "10.0.0.2", cluster="gpu-a"),
+            HostEntry("esx-b-01", "10.0.1.1", cluster="gpu-b"),
+        ]
+    )
     return Context(inventory, NoTransport())  # type: ignore[arg-type]
 
 
@@ -86,8 +93,18 @@ def test_bounded_int_accepts() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["host01; reboot", "$(id)", "`id`", "host01\nreboot", "'host01'", "../host01",
-             "hоst01", "host01 && true"])
+    "name",
+    [
+        "host01; reboot",
+        "$(id)",
+        "`id`",
+        "host01\nreboot",
+        "'host01'",
+        "../host01",
+        "hоst01",
+        "host01 && true",
+    ],
+)
 async def test_hostile_host_names_are_refused_before_any_host_is_contacted(name: str) -> None:
     c = ctx()
     with pytest.raises(UsageError):

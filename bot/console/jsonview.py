@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.assess import Assessment
 from bot.esx.collect import HostFailure
+from bot.esx.records import FdsWarning, FdsWarningSummary
 from bot.esx.report import HostReport, VmUsage
 from commands.results import CheckResult, HelpResult, Result, ScanResult, TopResult
 
@@ -47,10 +48,7 @@ def report_dict(report: HostReport, *, limit: int | None = None) -> dict[str, An
         "percent_used": round(report.percent_used, 1),
         "headroom": report.headroom,
         "fix": {"available": report.fix.available, "reason": report.fix.reason},
-        "warnings": [
-            {"time": _iso(w.time), "line": w.line_no, "text": w.text}
-            for w in report.fds_warnings
-        ],
+        "warnings": fds_dict(report.fds),
         "hostd_events": [
             {"kind": e.kind, "time": _iso(e.time), "detail": e.detail}
             for e in report.hostd_events
@@ -58,6 +56,19 @@ def report_dict(report: HostReport, *, limit: int | None = None) -> dict[str, An
         "collected_at": _iso(report.collected_at),
         "bytes_received": report.bytes_received,
     }
+
+
+def fds_dict(fds: FdsWarningSummary) -> dict[str, Any]:
+    return {
+        "count": fds.count,
+        "first": warning_dict(fds.first),
+        "last": warning_dict(fds.last),
+        "per_hour": fds.per_hour,
+    }
+
+
+def warning_dict(w: FdsWarning | None) -> dict[str, Any] | None:
+    return {"time": _iso(w.time), "text": w.text} if w else None
 
 
 def vm_dict(vm: VmUsage) -> dict[str, Any]:
@@ -96,7 +107,7 @@ def scan_dict(result: ScanResult) -> dict[str, Any]:
                 "fix_available": r.report.fix.available,
                 "risk": r.assessment.risk.value,
                 "action": r.assessment.action.value,
-                "warnings": len(r.report.fds_warnings),
+                "warnings": r.report.fds.count,
                 "bytes_received": r.report.bytes_received,
             }
             for r in result.rows

@@ -55,10 +55,10 @@ def host_header(report: HostReport) -> list[str]:
         f"Fix (FDSNumAIOHandles=65536): {'available' if report.fix.available else 'not available'}"
         f" - {report.fix.reason}",
     ]
-    if report.fds_warnings:
-        last = report.fds_warnings[-1].time.strftime("%Y-%m-%d %H:%M UTC")
+    if report.fds.count and report.fds.last:
+        last = report.fds.last.time.strftime("%Y-%m-%d %H:%M UTC")
         lines.append(f"FDS 'No free handles' warnings in the last 24 h: "
-                     f"{len(report.fds_warnings)} (last {last})")
+                     f"{report.fds.count:,} (last {last})")
     restarts = [e for e in report.hostd_events if e.kind == "restart"]
     dumps = [e for e in report.hostd_events if e.kind == "coredump"]
     if restarts or dumps:
@@ -105,6 +105,7 @@ def render_scan(result: ScanResult) -> str:
 def render_help(result: HelpResult) -> str:
     if result.topic:
         e = result.entries[0]
-        return "\n".join(x for x in [f"{e.syntax}", f"  {e.summary}", f"  {e.details}"] if x.strip())
+        lines = [e.syntax, f"  {e.summary}", f"  {e.details}"]
+        return "\n".join(x for x in lines if x.strip())
     width = max(len(e.syntax) for e in result.entries)
     return "\n".join(f"{e.syntax.ljust(width)}  {e.summary}" for e in result.entries)

@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 from bot.errors import AioBotError
 from bot.esx import commandlines as cl
 from bot.esx.kernel import find_aio_setting
-from bot.esx.logs import parse_fds_warnings, parse_hostd_dumps, parse_hostd_starts
+from bot.esx.logs import parse_hostd_starts
+from bot.esx.logsummary import parse_vmkernel_reduced
 from bot.esx.lsof import parse_reduced
-from bot.esx.report import HostReport, build_report
-from bot.esx.transport import Transport
+from bot.esx.records import FdsWarningSummary, HostdEvent
+from bot.esx.report import RECENT, HostReport, build_report
+from bot.esx.transport import CommandResult, Transport
 from bot.esx.version import parse_version
 from bot.esx.vmlist import parse_vm_list
 from bot.inventory import HostEntry
@@ -31,11 +33,11 @@ async def collect_host(
     kernel_out = await transport.run(host, cl.KERNEL_AIO, check=False)
     vms_out = await transport.run(host, cl.VM_LIST)
     lsof_out = await transport.run(host, cl.LSOF_REDUCED)
-    vmk_out = await transport.run(host, cl.VMKERNEL_EVENTS, check=False)
+    vmk_out = await transport.run(host, cl.vmkernel_events(now - RECENT), check=False)
     hostd_out = await transport.run(host, cl.HOSTD_STARTS, check=False)
     received = sum(r.bytes_received for r in
                    (version_out, kernel_out, vms_out, lsof_out, vmk_out, hostd_out))
-    vmk_lines = vmk_out.stdout.splitlines()
+    fds, dumps = _vmkernel(vmk_out)
     return build_report(
         host.name,
         cluster=host.cluster,
@@ -43,12 +45,19 @@ async def collect_host(
         setting=find_aio_setting(kernel_out.stdout) if kernel_out.exit_status == 0 else None,
         vms=parse_vm_list(vms_out.stdout),
         lsof=parse_reduced(lsof_out.stdout),
-        fds_warnings=parse_fds_warnings(vmk_lines),
-        hostd_events=parse_hostd_dumps(vmk_lines) + parse_hostd_starts(
-            hostd_out.stdout.splitlines()),
+        fds=fds,
+        hostd_events=dumps + parse_hostd_starts(hostd_out.stdout.splitlines()),
         now=now,
         bytes_received=received,
     )
+
+
+def _vmkernel(out: CommandResult) -> tuple[FdsWarningSummary, list[HostdEvent]]:
+    """A host without a readable vmkernel.log has no evidence to show, not an error."""
+    if out.exit_status != 0:
+        log.info("no vmkernel.log on %s: %s", out.host, out.stderr.strip()[:200])
+        return FdsWarningSummary(), []
+    return parse_vmkernel_reduced(out.stdout)
 
 
 @dataclass(frozen=True, slots=True)

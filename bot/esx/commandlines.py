@@ -21,6 +21,9 @@ them. Output lines (parsed by `bot.esx.lsof.parse_reduced`):
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 KB_PIPELINE = (
     "vmkvsitools lsof | awk '$3==\"CHAR\" {print $0}' | grep vmgfx "
     "| awk '$2==\"vmx\" {print $1}' | sort | uniq -c | sort -k 1 -n"
@@ -46,15 +49,31 @@ VM_LIST_XML = "esxcli --formatter=xml vm process list"
 KERNEL_AIO = "esxcli system settings kernel list -o FDSNumAIOHandles"
 MAINTENANCE_GET = "esxcli system maintenanceMode get"
 
-# The last FDS warnings and hostd core dumps from vmkernel.log, and hostd's start markers.
-# `tail` bounds what a host that logs the warning thousands of times a minute sends.
-LOG_TAIL_LINES = 500
-VMKERNEL_EVENTS = (
-    "grep -h -e 'No free handles' -e 'hostd-worker-zdump' /var/log/vmkernel.log "
-    f"| tail -n {LOG_TAIL_LINES}"
+# vmkernel.log reduced on the host: a host that logs the FDS warning thousands of times a
+# minute sends a count, the first and last warning, counts per hour, and hostd core dumps.
+# Output (parsed by `bot.esx.logsummary.parse_vmkernel_reduced`):
+#     F <first warning line>      L <last warning line>      H <YYYY-MM-DDTHH> <count>
+#     D <UserDump line>           N <warnings>
+VMKERNEL_AWK = (
+    "/WARNING: FDS: / && /No free handles/ { if ($1 < since) next; n++; "
+    "h[substr($1, 1, 13)]++; if (n == 1) print \"F\", $0; last = $0; next } "
+    "/UserDump: / && /hostd-worker-zdump/ { if ($1 >= since && ++d <= 20) print \"D\", $0 } "
+    "END { if (n) print \"L\", last; for (k in h) print \"H\", k, h[k]; print \"N\", n + 0 }"
 )
+_SINCE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
+
+
+def vmkernel_events(since: datetime) -> str:
+    """The vmkernel.log reduction for events at or after `since` (UTC). The timestamp is
+    formatted here and checked, so only digits, dashes, colons and a T reach the shell."""
+    stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    if not _SINCE.match(stamp):
+        raise ValueError(f"bad timestamp {stamp!r}")
+    return f"awk -v since={stamp} '{VMKERNEL_AWK}' /var/log/vmkernel.log"
+
+
 HOSTD_STARTS = (
-    "grep -h 'time the service was last started' /var/log/hostd.log | tail -n 50"
+    "grep -h 'time the service was last started' /var/log/hostd.log | tail -n 20"
 )
 
 AIO_HANDLES_FIXED = 65536

@@ -110,3 +110,14 @@ class FixVerdict:
 
     available: bool
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FdsWarningSummary:
+    """FDS "No free handles" warnings in a window: how many, the first and the last, and
+    how many in each hour (keys `YYYY-MM-DDTHH`, UTC)."""
+
+    count: int = 0
+    first: FdsWarning | None = None
+    last: FdsWarning | None = None
+    per_hour: dict[str, int] = field(default_factory=dict)

@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from bot.esx.fix import fix_verdict, update_name
 from bot.esx.records import (
     EsxVersion,
-    FdsWarning,
+    FdsWarningSummary,
     FixVerdict,
     HostdEvent,
     KernelSetting,
@@ -62,7 +61,7 @@ class HostReport:
     in_use: int
     vms: list[VmUsage]
     fix: FixVerdict
-    fds_warnings: list[FdsWarning] = field(default_factory=list)
+    fds: FdsWarningSummary = field(default_factory=FdsWarningSummary)
     hostd_events: list[HostdEvent] = field(default_factory=list)
     collected_at: datetime | None = None
     bytes_received: int = 0
@@ -129,13 +128,14 @@ def build_report(
     vms: list[VmProcess],
     setting: KernelSetting | None,
     version: EsxVersion | None,
-    fds_warnings: Sequence[FdsWarning] = (),
+    fds: FdsWarningSummary | None = None,
     hostd_events: Sequence[HostdEvent] = (),
     cluster: str | None = None,
     now: datetime | None = None,
     bytes_received: int = 0,
 ) -> HostReport:
-    """Combine parsed output into a report; events older than 24 h before `now` are dropped."""
+    """Combine parsed output into a report; hostd events older than 24 h before `now` are
+    dropped (the FDS summary comes already windowed)."""
     return HostReport(
         host=host,
         cluster=cluster,
@@ -144,17 +144,14 @@ def build_report(
         in_use=lsof.char_handles,
         vms=rank_vms(lsof, vms),
         fix=fix_verdict(version, setting),
-        fds_warnings=_recent(list(fds_warnings), now),
+        fds=fds or FdsWarningSummary(),
         hostd_events=_recent(list(hostd_events), now),
         collected_at=now,
         bytes_received=bytes_received,
     )
 
 
-_Event = TypeVar("_Event", FdsWarning, HostdEvent)
-
-
-def _recent(events: list[_Event], now: datetime | None) -> list[_Event]:
+def _recent(events: list[HostdEvent], now: datetime | None) -> list[HostdEvent]:
     if now is None:
         return events
     cutoff = now - RECENT
