@@ -75,7 +75,8 @@ def extra_threads(baseline: set[threading.Thread], wait: float = 3.0) -> list[st
     end = time.monotonic() + wait
     while True:
         extra = [
-            t.name for t in threading.enumerate()
+            t.name
+            for t in threading.enumerate()
             if t not in baseline and t.is_alive() and not t.name.startswith("asyncio_")
         ]
         if not extra or time.monotonic() > end:

@@ -75,5 +75,9 @@ def test_ranking_joins_names_and_keeps_unknown_cartels() -> None:
     lsof.cartels[555] = CartelHandles(555, 40, 40)
     report = build_report("h", lsof=lsof, vms=vms, setting=None, version=None)
     assert [(v.rank, v.name, v.vmgfx_handles) for v in report.vms] == [
-        (1, None, 40), (2, "vm01", 30), (3, "vm02", 20), (4, "vm00", 10)]
+        (1, None, 40),
+        (2, "vm01", 30),
+        (3, "vm02", 20),
+        (4, "vm00", 10),
+    ]
     assert report.limit.runtime == 32768 and report.limit.configured is None

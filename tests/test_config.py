@@ -45,7 +45,11 @@ def test_loads_inventory_ssh_thresholds_and_slack(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD))
     host = config.inventory.get("HOST02")
     assert (host.address, host.port, host.cluster, host.username) == (
-        "10.0.0.12", 2222, "gpu-a", "aiobot")
+        "10.0.0.12",
+        2222,
+        "gpu-a",
+        "aiobot",
+    )
     assert config.ssh.known_hosts == tmp_path / "known_hosts"
     assert config.ssh.command_timeout == 30.0
     assert config.thresholds.warning_percent == 75.0

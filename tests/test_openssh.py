@@ -39,8 +39,12 @@ class OpenSshd:
 
 
 def _keygen(path: Path) -> None:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)],
-                   check=True, capture_output=True, timeout=10)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)],
+        check=True,
+        capture_output=True,
+        timeout=10,
+    )
 
 
 def _wait_listening(port: int, proc: subprocess.Popen[bytes], seconds: float = 5.0) -> None:
@@ -59,8 +63,9 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], seconds: float = 5
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenSshd]:
     if not HAVE_SSHD:
-        pytest.fail("OpenSSH server not installed, and CI requires it: apt-get install "
-                    "openssh-server")
+        pytest.fail(
+            "OpenSSH server not installed, and CI requires it: apt-get install openssh-server"
+        )
     tmp = tmp_path_factory.mktemp("openssh")
     host_dir = make_host_dir(tmp, "esx-openssh")
     _keygen(tmp / "ssh_host_ed25519_key")
@@ -86,18 +91,27 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenSshd]:
     )
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    proc = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(SSHD), "-D", "-e", "-f", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         _wait_listening(port, proc)
         public = (tmp / "ssh_host_ed25519_key.pub").read_text().split()
         known_hosts = tmp / "known_hosts"
         known_hosts.write_text(f"[127.0.0.1]:{port} {public[0]} {public[1]}\n")
-        listing = subprocess.run(["ssh-keygen", "-l", "-f", str(tmp / "ssh_host_ed25519_key")],
-                                 check=True, capture_output=True, text=True, timeout=10)
+        listing = subprocess.run(
+            ["ssh-keygen", "-l", "-f", str(tmp / "ssh_host_ed25519_key")],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         yield OpenSshd(
-            host=HostEntry(name="esx-openssh", address="127.0.0.1", port=port,
-                           username=getpass.getuser()),
+            host=HostEntry(
+                name="esx-openssh", address="127.0.0.1", port=port, username=getpass.getuser()
+            ),
             known_hosts=known_hosts,
             key_file=tmp / "id_ed25519",
             host_key_fingerprint=listing.stdout.split()[1],
@@ -115,8 +129,16 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenSshd]:
 
 
 def _transport(known_hosts: Path, key_file: Path) -> SshTransport:
-    return SshTransport(SshSettings(known_hosts, key_file=key_file, connect_timeout=5.0,
-                                    banner_timeout=5.0, auth_timeout=5.0, command_timeout=10.0))
+    return SshTransport(
+        SshSettings(
+            known_hosts,
+            key_file=key_file,
+            connect_timeout=5.0,
+            banner_timeout=5.0,
+            auth_timeout=5.0,
+            command_timeout=10.0,
+        )
+    )
 
 
 async def test_runs_commands_through_openssh(sshd: OpenSshd) -> None:
@@ -127,8 +149,9 @@ async def test_runs_commands_through_openssh(sshd: OpenSshd) -> None:
         assert version.exit_status == 0
         count = await bounded(transport.run(sshd.host, "vmkvsitools lsof | grep -c vmgfx"))
         assert count.stdout == "2\n"
-        mixed = await bounded(transport.run(sshd.host, "echo out; echo err >&2; exit 7",
-                                            check=False))
+        mixed = await bounded(
+            transport.run(sshd.host, "echo out; echo err >&2; exit 7", check=False)
+        )
         assert (mixed.stdout, mixed.stderr, mixed.exit_status) == ("out\n", "err\n", 7)
         big = await bounded(transport.run(sshd.host, "yes 0123456789 | head -c 660000"))
         assert big.bytes_received == 660000 and big.stdout.endswith("0123456789\n")

@@ -34,8 +34,14 @@ def test_fleet_shape() -> None:
     assert len(running) >= 100
     names = [v.name for s in states for v in s.vms]
     assert len(names) == len(set(names))
-    for wanted in ("vdi-eng-017", "render-node-04", "ml-train-a100-02", "cad-ws-112",
-                   "harbor&nexus", "QA Win11 Desktop"):
+    for wanted in (
+        "vdi-eng-017",
+        "render-node-04",
+        "ml-train-a100-02",
+        "cad-ws-112",
+        "harbor&nexus",
+        "QA Win11 Desktop",
+    ):
         assert wanted in names
     assert all(v.vgpu_profile.startswith("grid_") for v in running)
     assert any(not v.migrate_supported for v in running)
@@ -46,8 +52,9 @@ def test_host01_is_near_exhaustion_and_crashed() -> None:
     host = by_name()["host01"]
     assert (host.version, host.build, host.kernel_aio) == ("8.0.3", 25067014, None)
     assert 31_000 <= host.char_in_use <= 32_000 < 32_768
-    recent = [x for x in host.vmkernel_log
-              if x.warning and parse_ts(x.ts) > NOW - timedelta(hours=24)]
+    recent = [
+        x for x in host.vmkernel_log if x.warning and parse_ts(x.ts) > NOW - timedelta(hours=24)
+    ]
     assert len(recent) > 100 and all(parse_ts(x.ts) <= NOW for x in recent)
     assert any("hostd-worker-zdump" in x.message for x in host.vmkernel_log)
     starts = [x for x in host.hostd_log if x.start]
@@ -71,16 +78,22 @@ def test_other_hosts_cover_every_case() -> None:
     seven = [h for h in hosts.values() if h.version == "7.0.3"]
     assert seven and seven[0].build == 24784741 and seven[0].kernel_aio is None
     host01_profiles = {v.vgpu_profile for v in hosts["host01"].running_vms}
-    room = [h for h in hosts.values() if h.name != "host01"
-            and h.cluster == "gpu-cluster-a" and host01_profiles <= set(h.gpu_profiles)
-            and h.char_in_use < 8000]
+    room = [
+        h
+        for h in hosts.values()
+        if h.name != "host01"
+        and h.cluster == "gpu-cluster-a"
+        and host01_profiles <= set(h.gpu_profiles)
+        and h.char_in_use < 8000
+    ]
     assert len(room) >= 2
 
 
 def test_synthetic_fleet(tmp_path: Path) -> None:
     states = synthetic_fleet_states(40, 12, seed=7)
-    assert [to_json(s) for s in states] == [to_json(s) for s in
-                                            synthetic_fleet_states(40, 12, seed=7)]
+    assert [to_json(s) for s in states] == [
+        to_json(s) for s in synthetic_fleet_states(40, 12, seed=7)
+    ]
     assert len(states) == 40 and all(len(s.running_vms) == 12 for s in states)
     assert len({s.name for s in states}) == 40
     dirs = build_fleet_dirs(tmp_path, states[:3])

@@ -20,12 +20,18 @@ from tests.sshd_helpers import PASSWORD, bounded, extra_threads, host_entry, mak
 @contextmanager
 def raw_client(server: SimSshServer, **kwargs: object) -> Iterator[paramiko.SSHClient]:
     client = paramiko.SSHClient()
-    client.get_host_keys().add(f"[127.0.0.1]:{server.port}", server.host_key.get_name(),
-                               server.host_key)
+    client.get_host_keys().add(
+        f"[127.0.0.1]:{server.port}", server.host_key.get_name(), server.host_key
+    )
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     options: dict[str, object] = {
-        "username": "root", "password": PASSWORD, "look_for_keys": False,
-        "allow_agent": False, "timeout": 5, "banner_timeout": 5, "auth_timeout": 5,
+        "username": "root",
+        "password": PASSWORD,
+        "look_for_keys": False,
+        "allow_agent": False,
+        "timeout": 5,
+        "banner_timeout": 5,
+        "auth_timeout": 5,
     }
     options.update(kwargs)
     client.connect("127.0.0.1", port=server.port, **options)  # type: ignore[arg-type]
@@ -109,6 +115,7 @@ def test_publickey_auth(host_dir: Path) -> None:
 def test_many_concurrent_channels_never_see_channel_closed(sim_server: SimSshServer) -> None:
     errors: list[BaseException] = []
     with raw_client(sim_server) as client:
+
         def one() -> None:
             try:
                 assert run(client, "true") == ("", "", 0)
@@ -156,8 +163,15 @@ def test_stop_joins_every_thread(host_dir: Path) -> None:
     server.hang_commands = True
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # test-only client
-    client.connect("127.0.0.1", port=server.port, username="root", password=PASSWORD,
-                   look_for_keys=False, allow_agent=False, timeout=5)
+    client.connect(
+        "127.0.0.1",
+        port=server.port,
+        username="root",
+        password=PASSWORD,
+        look_for_keys=False,
+        allow_agent=False,
+        timeout=5,
+    )
     client.exec_command("sleep 30", timeout=5)
     server.stop()
     client.close()
@@ -186,4 +200,3 @@ async def test_fleet_of_200_hosts_one_acceptor(tmp_path: Path) -> None:
     finally:
         fleet.stop()
     assert extra_threads(baseline) == []
-

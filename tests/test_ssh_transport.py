@@ -37,9 +37,13 @@ from tests.sshd_helpers import (
 
 
 def transport_for(known_hosts: Path, **kwargs: object) -> SshTransport:
-    options: dict[str, object] = {"password": PASSWORD, "connect_timeout": 5.0,
-                                  "banner_timeout": 5.0, "auth_timeout": 5.0,
-                                  "command_timeout": 10.0}
+    options: dict[str, object] = {
+        "password": PASSWORD,
+        "connect_timeout": 5.0,
+        "banner_timeout": 5.0,
+        "auth_timeout": 5.0,
+        "command_timeout": 10.0,
+    }
     options.update(kwargs)
     return SshTransport(SshSettings(known_hosts, **options))  # type: ignore[arg-type]
 
@@ -48,8 +52,13 @@ def entry(server: SimSshServer) -> HostEntry:
     return host_entry(server.name, server.port)
 
 
-async def fails_with(kind: type[HostError], transport: SshTransport, host: HostEntry,
-                     line: str = "echo hi", **kwargs: object) -> HostError:
+async def fails_with(
+    kind: type[HostError],
+    transport: SshTransport,
+    host: HostEntry,
+    line: str = "echo hi",
+    **kwargs: object,
+) -> HostError:
     with pytest.raises(kind) as info:
         await bounded(transport.run(host, line, **kwargs))  # type: ignore[arg-type]
     assert_one_line(info.value)
@@ -68,8 +77,12 @@ async def test_runs_a_command(sim_server: SimSshServer, known_hosts: Path) -> No
         assert result.bytes_received == len(result.stdout) + len(result.stderr)
         unchecked = await bounded(transport.run(entry(sim_server), "exit 4", check=False))
         assert unchecked.exit_status == 4
-        assert transport.stats() == {"connections_opened": 1, "commands_run": 2,
-                                     "bytes_received": 38, "connections_open": 1}
+        assert transport.stats() == {
+            "connections_opened": 1,
+            "commands_run": 2,
+            "bytes_received": 38,
+            "connections_open": 1,
+        }
     finally:
         await transport.close()
 
@@ -178,8 +191,9 @@ async def test_wrong_password(sim_server: SimSshServer, known_hosts: Path) -> No
     assert sim_server.received == []
 
 
-async def test_no_usable_credentials(sim_server: SimSshServer, known_hosts: Path,
-                                     tmp_path: Path) -> None:
+async def test_no_usable_credentials(
+    sim_server: SimSshServer, known_hosts: Path, tmp_path: Path
+) -> None:
     for options in ({"password": None}, {"password": None, "key_file": tmp_path / "nope"}):
         transport = transport_for(known_hosts, **options)
         try:
@@ -273,8 +287,9 @@ async def test_output_cut_mid_line(sim_server: SimSshServer, known_hosts: Path) 
     sim_server.cut_output_at = 10
     transport = transport_for(known_hosts)
     try:
-        err = await fails_with(OutputTruncated, transport, entry(sim_server),
-                               "printf 'line one\\nline two\\n'")
+        err = await fails_with(
+            OutputTruncated, transport, entry(sim_server), "printf 'line one\\nline two\\n'"
+        )
         assert "mid-line" in str(err)
         sim_server.cut_output_at = None
         assert (await bounded(transport.run(entry(sim_server), "echo whole"))).stdout == "whole\n"
@@ -289,14 +304,18 @@ async def test_fifty_hosts_in_parallel(tmp_path: Path) -> None:
         hosts = [host_entry(name, port) for name, _, port in fleet.entries()]
         lines = ["vmware -v", "vmkvsitools lsof | grep -c vmgfx", "cat /var/log/hostd.log"]
         try:
-            results = await bounded(asyncio.gather(
-                *(transport.run(h, line) for h in hosts for line in lines)), 20)
+            results = await bounded(
+                asyncio.gather(*(transport.run(h, line) for h in hosts for line in lines)), 20
+            )
         finally:
             await transport.close()
         for index, host in enumerate(hosts):
-            mine = results[index * 3:index * 3 + 3]
+            mine = results[index * 3 : index * 3 + 3]
             assert [r.stdout for r in mine] == [
-                "VMware ESXi 8.0.3 build-24022510\n", "2\n", f"hostd log of {host.name}\n"]
+                "VMware ESXi 8.0.3 build-24022510\n",
+                "2\n",
+                f"hostd log of {host.name}\n",
+            ]
         assert all(s.accepted == 1 for s in fleet.servers.values())
 
 
@@ -336,8 +355,9 @@ async def test_event_loop_stays_responsive(sim_server: SimSshServer, known_hosts
         await transport.close()
 
 
-async def test_commands_serialised_per_host(sim_server: SimSshServer, known_hosts: Path,
-                                            tmp_path: Path) -> None:
+async def test_commands_serialised_per_host(
+    sim_server: SimSshServer, known_hosts: Path, tmp_path: Path
+) -> None:
     log_file = tmp_path / "order"
     transport = transport_for(known_hosts)
     line = f"echo start >> {log_file}; sleep 0.1; echo end >> {log_file}"
@@ -379,8 +399,9 @@ async def test_received_lines_are_verbatim(sim_server: SimSshServer, known_hosts
     assert sim_server.received == lines
 
 
-async def test_password_never_shown(sim_server: SimSshServer, known_hosts: Path,
-                                    caplog: pytest.LogCaptureFixture) -> None:
+async def test_password_never_shown(
+    sim_server: SimSshServer, known_hosts: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     settings = SshSettings(known_hosts, password=PASSWORD)
     assert PASSWORD not in repr(settings) and PASSWORD not in str(settings)
