@@ -1,4 +1,5 @@
-"""What each `aio-bot` action does once its arguments are parsed."""
+"""What each `aio-bot` action does once its arguments are parsed. SSH (paramiko) and the
+simulator are imported only by the actions that use them: `analyze` starts fast."""
 
 from __future__ import annotations
 
@@ -11,15 +12,15 @@ from bot.analyze import analyze as analyze_files
 from bot.assess import Thresholds, assess
 from bot.cli import print_result
 from bot.config import load_config, ssh_password
-from bot.console.repl import console
-from bot.demo import DemoFleet
-from bot.esx.ssh import SshSettings, SshTransport
 from commands.catalog import build_registry
 from commands.context import Context
 from commands.results import TopResult
 
 
 async def demo(words: list[str], fmt: str) -> int:
+    from bot.console.repl import console
+    from bot.demo import DemoFleet
+
     registry = build_registry()
     async with DemoFleet() as fleet:
         assert fleet.transport is not None
@@ -30,6 +31,8 @@ async def demo(words: list[str], fmt: str) -> int:
 
 
 async def run(words: list[str], fmt: str) -> int:
+    from bot.esx.ssh import SshSettings, SshTransport
+
     config = load_config()
     settings = SshSettings(
         known_hosts=config.ssh.known_hosts,
