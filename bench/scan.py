@@ -48,7 +48,8 @@ def main() -> int:
     password = secrets.token_urlsafe(12)
     with tempfile.TemporaryDirectory(prefix="aio-bench-scan-") as tmp:
         t0 = time.perf_counter()
-        dirs = build_fleet_dirs(Path(tmp) / "hosts", synthetic_fleet_states(args.hosts, args.vms, 7))
+        states = synthetic_fleet_states(args.hosts, args.vms, 7)
+        dirs = build_fleet_dirs(Path(tmp) / "hosts", states)
         one = next(iter(dirs.values()))
         lsof_bytes = int(run_command(one, "vmkvsitools lsof | wc -c").stdout)
         with SimSshFleet(dirs, password=password, workdir=Path(tmp)) as fleet:
