@@ -12,6 +12,7 @@ from bot.analyze import analyze as analyze_files
 from bot.assess import Thresholds, assess
 from bot.cli import print_result
 from bot.config import load_config, ssh_password
+from bot.console.progress import terminal_progress
 from commands.catalog import build_registry
 from commands.context import Context
 from commands.results import TopResult
@@ -24,7 +25,8 @@ async def demo(words: list[str], fmt: str) -> int:
     registry = build_registry()
     async with DemoFleet() as fleet:
         assert fleet.transport is not None
-        ctx = Context(fleet.inventory, fleet.transport, caller="demo")
+        ctx = Context(fleet.inventory, fleet.transport, caller="demo",
+                      progress=terminal_progress())
         if not words:
             return await console(registry, ctx, fmt=fmt)
         return print_result(await registry.run(" ".join(words), ctx), fmt)
@@ -45,7 +47,7 @@ async def run(words: list[str], fmt: str) -> int:
     transport = SshTransport(settings)
     try:
         ctx = Context(config.inventory, transport, config.thresholds, caller="cli",
-                      concurrency=config.ssh.max_parallel)
+                      concurrency=config.ssh.max_parallel, progress=terminal_progress())
         return print_result(await build_registry().run(" ".join(words), ctx), fmt)
     finally:
         await transport.close()

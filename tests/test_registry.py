@@ -136,3 +136,23 @@ async def test_help_lists_every_command_and_explains_one() -> None:
     assert one.topic == "top"  # type: ignore[union-attr]
     with pytest.raises(UsageError):
         await registry.run("help nosuch", ctx())
+
+
+async def test_terminal_progress_writes_one_line_only_on_a_tty() -> None:
+    import io
+
+    from bot.console.progress import terminal_progress
+    from bot.esx.collect import HostFailure
+
+    assert terminal_progress(io.StringIO()) is None
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    show = terminal_progress(tty)
+    assert show is not None
+    await show(1, 2, HostFailure("h1", "c", "down"))
+    await show(2, 2, HostFailure("h2", "c", "down"))
+    assert tty.getvalue() == "\rscanned 1/2 hosts, 1 failed\rscanned 2/2 hosts, 2 failed\n"
