@@ -94,3 +94,32 @@ class OutputTooLarge(HostError):
 
 class OutputTruncated(HostError):
     pass
+
+
+class VCenterError(AioBotError):
+    """Something went wrong talking to vCenter; carries the operation."""
+
+    def __init__(self, operation: str, detail: str) -> None:
+        self.operation = operation
+        self.detail = detail
+        super().__init__(messages.vcenter_error(operation, detail))
+
+
+class VmNotFound(VCenterError):
+    pass
+
+
+class AmbiguousVm(VCenterError):
+    pass
+
+
+class TaskTimeout(VCenterError):
+    pass
+
+
+class TaskFailed(VCenterError):
+    pass
+
+
+class CertificateError(VCenterError):
+    pass

@@ -1,0 +1,125 @@
+"""Persistence of remediation requests and their audit trail: the one seam to the database.
+
+Two implementations behind `open_store(url)`: SQLite (a file path, the default) and
+PostgreSQL (a `postgresql://` URL, for several bot replicas). Every state change is a
+compare-and-set, so a double click, a Slack retry or two replicas can never run a request
+twice; the audit trail is append-only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class State(StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+# The only transitions the store accepts.
+TRANSITIONS: dict[State, frozenset[State]] = {
+    State.PROPOSED: frozenset({State.APPROVED, State.REJECTED, State.EXPIRED, State.CANCELLED}),
+    State.APPROVED: frozenset({State.RUNNING, State.FAILED}),
+    State.RUNNING: frozenset({State.SUCCEEDED, State.FAILED}),
+}
+FINAL = frozenset({State.SUCCEEDED, State.FAILED, State.REJECTED, State.EXPIRED,
+                   State.CANCELLED})
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    kind: str  # raise-limit | reboot | migrate | power-off | plan
+    target: str  # host name (raise-limit, reboot, plan) or VM name
+    host: str  # the host the request is about
+    params: dict[str, Any]  # JSON-serialisable
+    requested_by: str  # Slack user ID, or `console`
+    expires_at: datetime
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    id: int
+    kind: str
+    target: str
+    host: str
+    params: dict[str, Any]
+    state: State
+    requested_by: str
+    created_at: datetime
+    expires_at: datetime
+    updated_at: datetime
+    approved_by: str | None = None
+    channel: str | None = None
+    message_ts: str | None = None
+    outcome: str | None = None
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    request_id: int | None
+    host: str | None
+    at: datetime
+    actor: str
+    event: str  # proposed, approved, rejected, ran, output, succeeded, failed, expired, ...
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Store(Protocol):
+    async def migrate(self) -> int:
+        """Apply pending schema migrations; the schema version afterwards."""
+        ...
+
+    async def create(self, new: NewRequest, *, now: datetime) -> Request:
+        """Store a proposed request and its `proposed` audit entry, atomically."""
+        ...
+
+    async def get(self, request_id: int) -> Request | None: ...
+
+    async def transition(
+        self,
+        request_id: int,
+        expected: State,
+        new: State,
+        *,
+        actor: str,
+        now: datetime,
+        detail: dict[str, Any] | None = None,
+        approved_by: str | None = None,
+        outcome: str | None = None,
+    ) -> Request | None:
+        """Compare-and-set: move from `expected` to `new` only if the request is in
+        `expected` now (and the transition is allowed); write the audit entry in the same
+        transaction. None when another actor got there first."""
+        ...
+
+    async def set_message(self, request_id: int, channel: str, ts: str) -> None: ...
+
+    async def audit(self, request_id: int | None, host: str | None, actor: str, event: str,
+                    detail: dict[str, Any], *, now: datetime) -> AuditEntry:
+        """Append one audit entry (never updated, never deleted)."""
+        ...
+
+    async def audit_trail(self, *, host: str | None = None, request_id: int | None = None,
+                          limit: int = 100) -> list[AuditEntry]:
+        """Newest last."""
+        ...
+
+    async def requests(self, *, host: str | None = None, states: frozenset[State] | None = None,
+                       limit: int = 100) -> list[Request]: ...
+
+    async def expire_due(self, *, now: datetime) -> list[Request]:
+        """Move every proposed request past its expiry to `expired` (CAS each); the moved."""
+        ...
+
+    async def close(self) -> None: ...
