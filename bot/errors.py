@@ -123,3 +123,11 @@ class TaskFailed(VCenterError):
 
 class CertificateError(VCenterError):
     pass
+
+
+class PreconditionFailed(AioBotError):
+    """What was true when a change was proposed is no longer true; nothing was changed."""
+
+
+class StepFailed(AioBotError):
+    """A change failed midway; the message says what state the host is in."""

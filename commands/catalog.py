@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from commands import check, scan, top
+from commands import approve, audit, check, fix, migrate, power_off, raise_limit, reboot, scan, top
 from commands.help import make_help
 from commands.registry import Registry
 
 
 def build_registry() -> Registry:
     registry = Registry()
-    for module in (top, check, scan):
+    for module in (top, check, scan, fix, migrate, raise_limit, reboot, power_off, audit):
         registry.add(module.COMMAND)
+    registry.add(approve.APPROVE)
+    registry.add(approve.REJECT)
     registry.add(make_help(registry))
     return registry

@@ -10,6 +10,9 @@ from bot.assess import Thresholds
 from bot.esx.collect import Progress
 from bot.esx.transport import Transport
 from bot.inventory import Inventory
+from bot.remediation.executors.base import Say
+from bot.remediation.service import Remediation
+from bot.vsphere.api import VCenter
 
 
 def _utcnow() -> datetime:
@@ -25,3 +28,8 @@ class Context:
     concurrency: int = 32
     progress: Progress | None = None
     clock: Callable[[], datetime] = _utcnow
+    vcenter: VCenter | None = None
+    remediation: Remediation | None = None
+    channel: str | None = None
+    say: Say | None = None  # progress of changes (console: print; Slack: the thread)
+    may_act_as_others: bool = False  # the console's `approve 1 as @bob`

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import shlex
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
@@ -108,6 +109,15 @@ class CommandUsageError(UsageError):
         super().__init__(problem + hint)
 
 
+def split_words(text: str) -> list[str]:
+    """Words as a shell would split them (quotes keep `"QA Win11 Desktop"` together); the
+    words are only ever matched against the inventory, never passed to a shell."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        raise CommandUsageError("A quote is not closed.", None) from None
+
+
 class Registry:
     def __init__(self) -> None:
         self._commands: dict[str, Command] = {}
@@ -131,7 +141,7 @@ class Registry:
         """The command and its arguments for `text`, or a UsageError that says what fits."""
         if len(text) > MAX_TEXT:
             raise CommandUsageError(f"That is too long ({len(text):,} characters).", None)
-        words = text.split()
+        words = split_words(text)
         if not words:
             raise CommandUsageError("Say which command to run; try `help`.", None)
         command = self.get(words[0])

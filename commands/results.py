@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from bot.assess import Assessment
 from bot.esx.collect import HostFailure
 from bot.esx.report import HostReport, VmUsage
+from bot.remediation.plan import Plan
+from bot.remediation.service import Outcome
+from bot.store.api import AuditEntry, Request
 
 
 @dataclass(frozen=True)
@@ -59,4 +62,36 @@ class HelpResult:
     topic: str | None = None
 
 
-Result = TopResult | CheckResult | ScanResult | HelpResult
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """A proposed change, stored as a request waiting for approval."""
+
+    request: Request
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class OutcomeResult:
+    """How an approved request ended (or why it was refused)."""
+
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class RequestResult:
+    """A request after a rejection or cancellation."""
+
+    request: Request
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    host: str | None
+    requests: list[Request]
+    entries: list[AuditEntry]
+
+
+Result = (TopResult | CheckResult | ScanResult | HelpResult | PlanResult | OutcomeResult
+          | RequestResult | AuditResult)

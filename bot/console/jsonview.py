@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.assess import Assessment
+from bot.console.changes_json import changes_dict
 from bot.esx.collect import HostFailure
 from bot.esx.records import FdsWarning, FdsWarningSummary
 from bot.esx.report import HostReport, VmUsage
@@ -23,7 +24,9 @@ def to_dict(result: Result) -> dict[str, Any]:
         return doc
     if isinstance(result, ScanResult):
         return scan_dict(result)
-    return help_dict(result)
+    if isinstance(result, HelpResult):
+        return help_dict(result)
+    return changes_dict(result)
 
 
 def report_dict(report: HostReport, *, limit: int | None = None) -> dict[str, Any]:

@@ -8,8 +8,9 @@ from typing import TextIO
 from bot.esx.collect import HostFailure, Progress, ScanOutcome
 
 
-def terminal_progress(stream: TextIO = sys.stderr) -> Progress | None:
-    """A progress callback when `stream` is a terminal, else None (pipes stay clean)."""
+def terminal_progress(stream: TextIO | None = None) -> Progress | None:
+    """A progress callback when `stream` (default: stderr) is a terminal, else None."""
+    stream = stream or sys.stderr
     if not stream.isatty():
         return None
     failed = 0

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+from bot.console import changes
+from bot.console.grid import table
 from bot.esx.report import HostReport
-from commands.results import CheckResult, HelpResult, Result, ScanResult, TopResult
+from commands.results import (
+    AuditResult,
+    CheckResult,
+    HelpResult,
+    OutcomeResult,
+    PlanResult,
+    RequestResult,
+    Result,
+    ScanResult,
+    TopResult,
+)
 
 BAR_WIDTH = 30
 
 
 def render(result: Result) -> str:
+    if isinstance(result, PlanResult):
+        return changes.render_plan(result)
+    if isinstance(result, OutcomeResult):
+        return changes.render_outcome(result)
+    if isinstance(result, RequestResult):
+        return changes.render_request(result)
+    if isinstance(result, AuditResult):
+        return changes.render_audit(result)
     if isinstance(result, TopResult):
         return render_top(result)
     if isinstance(result, CheckResult):
@@ -18,19 +36,6 @@ def render(result: Result) -> str:
     if isinstance(result, ScanResult):
         return render_scan(result)
     return render_help(result)
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[int]) -> str:
-    cells = [[str(c) for c in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-
-    def line(values: Sequence[str]) -> str:
-        parts = [v.rjust(w) if i in right else v.ljust(w)
-                 for i, (v, w) in enumerate(zip(values, widths, strict=True))]
-        return "  ".join(parts).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(headers), rule, *(line(r) for r in cells)])
 
 
 def bar(fraction: float, width: int = BAR_WIDTH) -> str:

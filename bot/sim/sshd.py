@@ -46,6 +46,9 @@ _CHUNK = 32768
 _VAR_PATH = re.compile(r"(?<![\w.-])/var/(log|core)(?=/|\b)")
 
 
+_REBOOT_DROP_DELAY = 0.2  # let the exit status of `reboot` reach the client first
+
+
 class _Acceptor:
     """One thread accepting connections on any number of listening sockets."""
 
@@ -165,6 +168,8 @@ class _Session(paramiko.ServerInterface):
         return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
 
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
+        if self._server._offline():
+            return False  # rebooting: a real host's sshd is gone
         line = command.decode("utf-8", errors="replace")
         released = threading.Event()
         with self._lock:
@@ -352,6 +357,8 @@ class SimSshServer:
                     self._stopping.wait(0.05)
                 return
             self._run(channel, line)
+            if self._offline():  # the command rebooted the host: its connections go down
+                threading.Timer(_REBOOT_DROP_DELAY, self.drop_connections).start()
         except (OSError, EOFError, paramiko.SSHException) as exc:
             log.debug("%s: command ended early: %s", self.name, exc)
         finally:

@@ -1,0 +1,68 @@
+"""Remediation plans: the steps KB 408376 prescribes for one host, each with its reason and
+expected effect. Pure data; `bot.remediation.planner` builds them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class StepKind(StrEnum):
+    RAISE_LIMIT = "raise-limit"
+    REBOOT = "reboot"
+    MIGRATE = "migrate"
+    POWER_OFF = "power-off"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One change. `vm` and `target` are set for migrations; `vm` for power-offs.
+
+    `vm_uuid` (BIOS UUID) and `cartel_id` identify the VM as it was when proposed, so the
+    executor can tell if it moved or restarted before approval."""
+
+    kind: StepKind
+    host: str
+    reason: str
+    effect: str
+    vm: str | None = None
+    vm_uuid: str | None = None
+    target: str | None = None
+    handles: int = 0
+    hard: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = self.kind.value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Step:
+        return cls(**{**data, "kind": StepKind(data["kind"])})
+
+    @property
+    def destructive(self) -> bool:
+        """Steps that interrupt guests: they get a danger button and a confirm dialog."""
+        return self.kind in (StepKind.REBOOT, StepKind.POWER_OFF)
+
+
+@dataclass(frozen=True)
+class Plan:
+    host: str
+    title: str
+    steps: list[Step]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def destructive(self) -> bool:
+        return any(s.destructive for s in self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"host": self.host, "title": self.title,
+                "steps": [s.to_json() for s in self.steps], "notes": self.notes}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        return cls(data["host"], data["title"], [Step.from_json(s) for s in data["steps"]],
+                   list(data.get("notes", [])))

@@ -1,0 +1,180 @@
+"""Proposals, approvals and execution of remediation requests.
+
+Every state change is a compare-and-set in the store, so a double click, a Slack retry or
+two replicas run a request at most once. On approval the preconditions are checked again,
+each step is re-checked just before it runs, and every step lands in the audit trail."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+from bot.errors import AioBotError, PreconditionFailed, UsageError
+from bot.remediation.approval import ApprovalPolicy
+from bot.remediation.executors import migrate, power_off, raise_limit, reboot
+from bot.remediation.executors.base import Executors, Say
+from bot.remediation.plan import Plan, Step, StepKind
+from bot.store.api import NewRequest, Request, State, Store
+
+log = logging.getLogger(__name__)
+
+EXECUTORS: dict[StepKind, ModuleType] = {
+    StepKind.RAISE_LIMIT: raise_limit,
+    StepKind.REBOOT: reboot,
+    StepKind.MIGRATE: migrate,
+    StepKind.POWER_OFF: power_off,
+}
+DEFAULT_EXPIRY = timedelta(minutes=30)
+
+
+class RequestRefused(UsageError):
+    """The button or command cannot act on this request (closed, expired, not allowed)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    request: Request
+    ok: bool
+    summary: str
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Remediation:
+    store: Store
+    executors: Executors
+    policy: ApprovalPolicy
+    expiry: timedelta = DEFAULT_EXPIRY
+    clock: Callable[[], datetime] = _utcnow
+
+    async def propose(self, plan: Plan, requested_by: str, channel: str | None = None
+                      ) -> Request:
+        if not plan.steps:
+            raise UsageError(" ".join(plan.notes) or f"Nothing to do on {plan.host}.")
+        now = self.clock()
+        new = NewRequest(kind=_kind(plan), target=_target(plan), host=plan.host,
+                         params={"plan": plan.to_json()}, requested_by=requested_by,
+                         expires_at=now + self.expiry, channel=channel)
+        return await self.store.create(new, now=now)
+
+    async def approve(self, request_id: int, user: str, say: Say) -> Outcome:
+        request = await self._open(request_id)
+        refusal = await self.policy.refusal(user, request.requested_by)
+        if refusal:
+            await self._audit(request, user, "approval-refused", {"reason": refusal})
+            raise RequestRefused(refusal)
+        approved = await self._move(request, State.PROPOSED, State.APPROVED, user,
+                                    approved_by=user)
+        return await self._execute(approved, user, say)
+
+    async def reject(self, request_id: int, user: str) -> Request:
+        """The requester cancels; an approver rejects; nobody else may."""
+        request = await self._open(request_id)
+        if user == request.requested_by:
+            state = State.CANCELLED
+        elif await self.policy.refusal(user, request.requested_by) is None:
+            state = State.REJECTED
+        else:
+            raise RequestRefused("Only approvers or the requester can reject a request.")
+        return await self._move(request, State.PROPOSED, state, user,
+                                outcome=f"{state.value} by {user}")
+
+    async def expire_due(self) -> list[Request]:
+        return await self.store.expire_due(now=self.clock())
+
+    async def _open(self, request_id: int) -> Request:
+        request = await self.store.get(request_id)
+        if request is None:
+            raise RequestRefused(f"There is no request #{request_id}.")
+        if request.state is State.PROPOSED and self.clock() >= request.expires_at:
+            await self.store.expire_due(now=self.clock())
+            raise RequestRefused(f"Request #{request_id} expired at "
+                                 f"{request.expires_at:%H:%M} UTC; propose it again.")
+        if request.state is not State.PROPOSED:
+            who = f" by {request.approved_by}" if request.approved_by else ""
+            raise RequestRefused(f"Request #{request_id} is already {request.state}{who}.")
+        return request
+
+    async def _move(self, request: Request, old: State, new: State, actor: str,
+                    detail: dict[str, Any] | None = None, **fields: str | None) -> Request:
+        moved = await self.store.transition(request.id, old, new, actor=actor,
+                                            now=self.clock(), detail=detail, **fields)
+        if moved is None:
+            current = await self.store.get(request.id)
+            state = current.state if current else "gone"
+            raise RequestRefused(f"Request #{request.id} is already {state}.")
+        return moved
+
+    async def _execute(self, request: Request, user: str, say: Say) -> Outcome:
+        plan = Plan.from_json(request.params["plan"])
+        try:
+            await EXECUTORS[plan.steps[0].kind].check(plan.steps[0], self.executors)
+        except PreconditionFailed as err:
+            failed = await self._move(request, State.APPROVED, State.FAILED, user,
+                                      {"refused": str(err)}, outcome=f"Refused: {err}")
+            return Outcome(failed, False, f"Refused: {err} Nothing was changed.")
+        running = await self._move(request, State.APPROVED, State.RUNNING, user)
+        done: list[str] = []
+        for number, step in enumerate(plan.steps, 1):
+            error = await self._run_step(running, number, step, say, done)
+            if error is not None:
+                summary = _failure_summary(number, len(plan.steps), error, done)
+                failed = await self._move(running, State.RUNNING, State.FAILED, "aio-bot",
+                                          {"step": number, "error": error}, outcome=summary)
+                return Outcome(failed, False, summary)
+        summary = " ".join(done)
+        ok = await self._move(running, State.RUNNING, State.SUCCEEDED, "aio-bot",
+                              {"steps": len(plan.steps)}, outcome=summary)
+        return Outcome(ok, True, summary)
+
+    async def _run_step(self, request: Request, number: int, step: Step, say: Say,
+                        done: list[str]) -> str | None:
+        """Check and run one step; its outcome appended to `done`, or the error returned."""
+        executor = EXECUTORS[step.kind]
+        await self._audit(request, "aio-bot", "step-started", {"step": number,
+                                                                **step.to_json()})
+        try:
+            await executor.check(step, self.executors)
+            result: str = await executor.run(step, self.executors, say)
+        except AioBotError as err:
+            await self._audit(request, "aio-bot", "step-failed", {"step": number,
+                                                                   "error": str(err)})
+            return str(err)
+        except Exception as err:  # the boundary: never leave a request running
+            log.exception("step %d of request %d crashed", number, request.id)
+            await self._audit(request, "aio-bot", "step-failed", {"step": number,
+                                                                   "error": repr(err)})
+            return f"internal error ({type(err).__name__}); see the bot's log"
+        await self._audit(request, "aio-bot", "step-succeeded", {"step": number,
+                                                                  "output": result})
+        await say(f"Step {number} done: {result}")
+        done.append(result)
+        return None
+
+    async def _audit(self, request: Request, actor: str, event: str,
+                     detail: dict[str, Any]) -> None:
+        await self.store.audit(request.id, request.host, actor, event, detail,
+                               now=self.clock())
+
+
+def _failure_summary(number: int, total: int, error: str, done: list[str]) -> str:
+    before = f" Steps done before it: {' '.join(done)}" if done else " Nothing was changed."
+    return f"Step {number} of {total} failed: {error}{before}"
+
+
+def _kind(plan: Plan) -> str:
+    kinds = {s.kind for s in plan.steps}
+    return plan.steps[0].kind.value if len(kinds) == 1 else "fix"
+
+
+def _target(plan: Plan) -> str:
+    if len(plan.steps) == 1 and plan.steps[0].vm:
+        return plan.steps[0].vm
+    return plan.host
