@@ -27,3 +27,53 @@ def known_hosts(tmp_path: Path, sim_server: SimSshServer) -> Path:
     path = tmp_path / "known_hosts"
     path.write_text(sim_server.known_hosts_line() + "\n")
     return path
+
+
+# ---- store fixtures (bot/store; tests/test_store_*.py) -------------------------------------
+# `pg_server`: one real PostgreSQL per session (tests/pg_helpers.py). `db_url`: a fresh,
+# empty database URL, parametrised over sqlite and postgres. `store`: that store, migrated.
+import os  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
+
+from bot.store import Store, open_store  # noqa: E402
+from tests.pg_helpers import PgServer, pg_bin_dir  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    bin_dir = pg_bin_dir()
+    if bin_dir is None:
+        reason = "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/pg_ctl)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason}; CI=true requires it (scripts/test installs it)")
+        pytest.skip(reason)
+    server = PgServer.start(bin_dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "aio-bot.db")
+    server: PgServer = request.getfixturevalue("pg_server")
+    return server.fresh_database()
+
+
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[Store]:
+    opened = open_store(db_url)
+    await opened.migrate()
+    yield opened
+    await opened.close()
+
+
+# ---- end of store fixtures -----------------------------------------------------------------
+
+
+# ---- vCenter simulator fixtures (tests/vcsim_helpers.py; tests/test_vsphere_*.py) ----------
+# `vcsim_binary`: govmomi's simulator built once per session (cached in .cache/vcsim/).
+# `vcsim`: a fresh simulator per test, with its URL parts and certificate file.
+from tests.vcsim_helpers import vcsim, vcsim_binary  # noqa: E402, F401
+
+# ---- end of vCenter simulator fixtures -----------------------------------------------------

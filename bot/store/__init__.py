@@ -1,1 +1,39 @@
+"""Remediation requests and their audit trail (see `bot.store.api`).
 
+`open_store(url)` picks the backend: a file path or `sqlite:///path` → SQLite (the default,
+`aio-bot.db`), `postgresql://user:password@host/db` → PostgreSQL (several replicas). The
+caller reads the URL from `AIO_BOT_DB`; call `await store.migrate()` before anything else."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from bot.store.api import FINAL, TRANSITIONS, AuditEntry, NewRequest, Request, State, Store
+from bot.store.dburl import StoreError, mask_url, parse_url
+
+DEFAULT_URL = "aio-bot.db"
+ENV_VAR = "AIO_BOT_DB"
+
+__all__ = ["DEFAULT_URL", "ENV_VAR", "FINAL", "TRANSITIONS", "AuditEntry", "NewRequest",
+           "Request", "State", "Store", "StoreError", "mask_url", "open_store", "store_url"]
+
+
+def store_url(env: Mapping[str, str] = os.environ) -> str:
+    """The store URL from `AIO_BOT_DB`, or the default SQLite file."""
+    return env.get(ENV_VAR, "").strip() or DEFAULT_URL
+
+
+def open_store(url: str) -> Store:
+    """A store for `url` (no connection yet: the first operation connects)."""
+    parsed = parse_url(url)
+    if parsed.backend == "postgres":
+        try:
+            from bot.store.postgres import PostgresStore
+        except ImportError as exc:
+            raise StoreError("A postgresql:// store needs psycopg: pip install "
+                             "'aio-bot[postgres]'.") from exc
+        return PostgresStore(parsed.target)
+    from bot.store.sqlite import SqliteStore
+
+    return SqliteStore(parsed.target)

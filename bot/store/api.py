@@ -122,4 +122,17 @@ class Store(Protocol):
         """Move every proposed request past its expiry to `expired` (CAS each); the moved."""
         ...
 
+    async def lease(self, name: str, holder: str, ttl_seconds: float, now: datetime) -> bool:
+        """Take or renew the named lease for `ttl_seconds` from `now`: granted (True) when it
+        is free, expired, or already `holder`'s; one conditional upsert, so of several
+        replicas asking at once exactly one holds it. For scheduled work that must run once:
+        each replica asks before a run (with a stable holder id, e.g. host:pid) and skips the
+        run when refused; renew before `ttl_seconds` pass. Replicas' clocks must agree to
+        well within the ttl."""
+        ...
+
+    async def release_lease(self, name: str, holder: str) -> bool:
+        """Give the lease up early if `holder` holds it; whether it did."""
+        ...
+
     async def close(self) -> None: ...

@@ -1,0 +1,127 @@
+"""Versioned schema migrations for both backends.
+
+`schema_version` records every applied migration. `apply()` runs inside one write
+transaction that first serialises concurrent callers (PostgreSQL: a transaction-scoped
+advisory lock; SQLite: the caller's `BEGIN IMMEDIATE`), then applies the pending migrations in
+order and records them, so running it twice, or from two processes at once, is harmless.
+
+To change the schema, append a `Migration` with the next version; never edit an applied one.
+Adding a table (e.g. history snapshots) is one more entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.store.conn import Tx
+from bot.store.dburl import Backend, StoreError
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sqlite: tuple[str, ...]
+    postgres: tuple[str, ...]
+
+    def statements(self, backend: Backend) -> tuple[str, ...]:
+        return self.sqlite if backend == "sqlite" else self.postgres
+
+
+_REQUESTS = """CREATE TABLE requests (
+    id {id},
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    host TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{{}}',
+    state TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    approved_by TEXT,
+    channel TEXT,
+    message_ts TEXT,
+    outcome TEXT,
+    created_at {ts} NOT NULL,
+    expires_at {ts} NOT NULL,
+    updated_at {ts} NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+)"""
+_AUDIT = """CREATE TABLE audit (
+    id {id},
+    request_id BIGINT REFERENCES requests(id),
+    host TEXT,
+    at {ts} NOT NULL,
+    actor TEXT NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{{}}'
+)"""
+_INDEXES = (
+    "CREATE INDEX requests_state_expires ON requests (state, expires_at)",
+    "CREATE INDEX requests_host ON requests (host, id)",
+    "CREATE INDEX audit_request ON audit (request_id, id)",
+    "CREATE INDEX audit_host ON audit (host, id)",
+)
+_SQLITE = {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "ts": "TEXT"}
+_PG = {"id": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "ts": "TIMESTAMPTZ"}
+
+_SQLITE_APPEND_ONLY = tuple(
+    f"CREATE TRIGGER audit_no_{op.lower()} BEFORE {op} ON audit "
+    "BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END"
+    for op in ("UPDATE", "DELETE")
+)
+_PG_APPEND_ONLY = (
+    "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'audit is append-only'; END $$",
+    "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit "
+    "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+    "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
+)
+_LEASES = """CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at {ts} NOT NULL,
+    acquired_at {ts} NOT NULL
+)"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1, "requests and append-only audit",
+        sqlite=(_REQUESTS.format(**_SQLITE), _AUDIT.format(**_SQLITE), *_INDEXES,
+                *_SQLITE_APPEND_ONLY),
+        postgres=(_REQUESTS.format(**_PG), _AUDIT.format(**_PG), *_INDEXES, *_PG_APPEND_ONLY),
+    ),
+    Migration(2, "leases for once-only scheduled work",
+              sqlite=(_LEASES.format(**_SQLITE),), postgres=(_LEASES.format(**_PG),)),
+)
+LATEST = MIGRATIONS[-1].version
+
+# pg_advisory_xact_lock key: any constant bigint unique to this program ("aiobotmg").
+_PG_LOCK_KEY = 0x61696F626F746D67
+_SCHEMA_VERSION = """CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)"""
+
+
+def apply(tx: Tx, backend: Backend) -> int:
+    """Apply the pending migrations inside the caller's write transaction; the version after."""
+    if backend == "postgres":
+        tx.execute("SELECT pg_advisory_xact_lock(?)", (_PG_LOCK_KEY,))
+    tx.execute(_SCHEMA_VERSION)
+    current = current_version(tx)
+    if current > LATEST:
+        raise StoreError(f"The database schema is at version {current}, newer than this "
+                         f"aio-bot knows ({LATEST}); upgrade aio-bot.")
+    for migration in MIGRATIONS:
+        if migration.version > current:
+            for statement in migration.statements(backend):
+                tx.execute(statement)
+            tx.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                       (migration.version, migration.name, datetime.now(UTC).isoformat()))
+    return LATEST
+
+
+def current_version(tx: Tx) -> int:
+    row = tx.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").one()
+    return int(row[0]) if row else 0

@@ -1,0 +1,180 @@
+"""The Store, in SQL both backends understand. Every state change is one conditional UPDATE
+(compare-and-set on `state`) plus its audit row, in one transaction; the audit table only
+ever sees INSERTs (and the schema refuses anything else).
+
+Only our own constant column lists, column names and `?` marks are ever formatted into SQL;
+every value is a bound parameter."""
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.store import migrations
+from bot.store.api import TRANSITIONS, AuditEntry, NewRequest, Request, State
+from bot.store.conn import Dialect, Runner, Tx
+from bot.store.dburl import mask_url
+from bot.store.rows import AUDIT_COLUMNS, REQUEST_COLUMNS, dump_json, to_audit, to_request
+
+log = logging.getLogger("bot.store")
+SYSTEM_ACTOR = "aio-bot"
+
+
+class SqlStore:
+    """`bot.store.api.Store` over a `Dialect` (SQLite or PostgreSQL)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._d = dialect
+        self._runner = Runner(dialect)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({mask_url(self._d.target)!r})"
+
+    async def migrate(self) -> int:
+        version = await self._runner.run(lambda tx: migrations.apply(tx, self._d.backend))
+        log.info("store %s at schema version %d", mask_url(self._d.target), version)
+        return version
+
+    async def create(self, new: NewRequest, *, now: datetime) -> Request:
+        def op(tx: Tx) -> Request:
+            row = tx.execute(
+                "INSERT INTO requests (kind, target, host, params, state, requested_by, channel,"
+                " created_at, expires_at, updated_at, version) VALUES (?,?,?,?,?,?,?,?,?,?,1)"
+                f" RETURNING {REQUEST_COLUMNS}",
+                (new.kind, new.target, new.host, dump_json(new.params), State.PROPOSED.value,
+                 new.requested_by, new.channel, self._d.to_db(now),
+                 self._d.to_db(new.expires_at), self._d.to_db(now))).one()
+            request = to_request(_must(row), self._d.from_db)
+            detail = {"kind": new.kind, "target": new.target, "params": new.params}
+            self._audit(tx, request.id, new.host, new.requested_by, "proposed", detail, now)
+            return request
+        return await self._runner.run(op)
+
+    async def get(self, request_id: int) -> Request | None:
+        sql = f"SELECT {REQUEST_COLUMNS} FROM requests WHERE id = ?"
+        row = await self._runner.run(lambda tx: tx.execute(sql, (request_id,)).one(),
+                                     write=False)
+        return None if row is None else to_request(row, self._d.from_db)
+
+    async def transition(self, request_id: int, expected: State, new: State, *, actor: str,
+                         now: datetime, detail: dict[str, Any] | None = None,
+                         approved_by: str | None = None,
+                         outcome: str | None = None) -> Request | None:
+        if new not in TRANSITIONS.get(expected, frozenset()):
+            raise ValueError(f"transition {expected.value} -> {new.value} is not allowed")
+
+        def op(tx: Tx) -> Request | None:
+            row = tx.execute(
+                "UPDATE requests SET state = ?, version = version + 1, updated_at = ?,"
+                " approved_by = COALESCE(?, approved_by), outcome = COALESCE(?, outcome)"
+                f" WHERE id = ? AND state = ? RETURNING {REQUEST_COLUMNS}",
+                (new.value, self._d.to_db(now), approved_by, outcome, request_id,
+                 expected.value)).one()
+            if row is None:
+                return None
+            request = to_request(row, self._d.from_db)
+            self._audit(tx, request.id, request.host, actor, new.value, detail or {}, now)
+            return request
+        return await self._runner.run(op)
+
+    async def set_message(self, request_id: int, channel: str, ts: str) -> None:
+        def op(tx: Tx) -> None:
+            row = tx.execute("UPDATE requests SET channel = ?, message_ts = ? WHERE id = ?"
+                             " RETURNING id", (channel, ts, request_id)).one()
+            if row is None:
+                raise KeyError(f"no request {request_id}")
+        await self._runner.run(op)
+
+    async def audit(self, request_id: int | None, host: str | None, actor: str, event: str,
+                    detail: dict[str, Any], *, now: datetime) -> AuditEntry:
+        return await self._runner.run(
+            lambda tx: self._audit(tx, request_id, host, actor, event, detail, now))
+
+    async def audit_trail(self, *, host: str | None = None, request_id: int | None = None,
+                          limit: int = 100) -> list[AuditEntry]:
+        where, params = _filters(("host", host), ("request_id", request_id))
+        sql = f"SELECT {AUDIT_COLUMNS} FROM audit{where} ORDER BY id DESC LIMIT ?"
+        rows = await self._runner.run(lambda tx: tx.execute(sql, (*params, limit)).all(),
+                                      write=False)
+        return [to_audit(row, self._d.from_db) for row in reversed(rows)]
+
+    async def requests(self, *, host: str | None = None, states: frozenset[State] | None = None,
+                       limit: int = 100) -> list[Request]:
+        """The newest `limit` matching requests, newest last."""
+        if states is not None and not states:
+            return []
+        where, params = _filters(("host", host))
+        if states:
+            marks = ", ".join("?" * len(states))
+            where += (" AND" if where else " WHERE") + f" state IN ({marks})"
+            params += sorted(s.value for s in states)
+        sql = f"SELECT {REQUEST_COLUMNS} FROM requests{where} ORDER BY id DESC LIMIT ?"
+        rows = await self._runner.run(lambda tx: tx.execute(sql, (*params, limit)).all(),
+                                      write=False)
+        return [to_request(row, self._d.from_db) for row in reversed(rows)]
+
+    async def expire_due(self, *, now: datetime) -> list[Request]:
+        def op(tx: Tx) -> list[Request]:
+            rows = tx.execute(
+                "UPDATE requests SET state = ?, version = version + 1, updated_at = ?"
+                f" WHERE state = ? AND expires_at <= ? RETURNING {REQUEST_COLUMNS}",
+                (State.EXPIRED.value, self._d.to_db(now), State.PROPOSED.value,
+                 self._d.to_db(now))).all()
+            moved = sorted((to_request(r, self._d.from_db) for r in rows), key=lambda r: r.id)
+            for r in moved:
+                detail = {"expires_at": r.expires_at.isoformat()}
+                self._audit(tx, r.id, r.host, SYSTEM_ACTOR, State.EXPIRED.value, detail, now)
+            return moved
+        return await self._runner.run(op)
+
+    async def lease(self, name: str, holder: str, ttl_seconds: float, now: datetime) -> bool:
+        """Take or renew the lease `name` for `ttl_seconds`: granted when it is free, expired,
+        or already `holder`'s (one conditional upsert, so two replicas never both hold it)."""
+        if ttl_seconds <= 0:
+            raise ValueError("ttl_seconds must be positive")
+        until = now + timedelta(seconds=ttl_seconds)
+
+        def op(tx: Tx) -> bool:
+            row = tx.execute(
+                "INSERT INTO leases (name, holder, expires_at, acquired_at) VALUES (?,?,?,?)"
+                " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+                " expires_at = excluded.expires_at, acquired_at = CASE WHEN leases.holder ="
+                " excluded.holder THEN leases.acquired_at ELSE excluded.acquired_at END"
+                " WHERE leases.holder = excluded.holder OR leases.expires_at <= ?"
+                " RETURNING holder",
+                (name, holder, self._d.to_db(until), self._d.to_db(now),
+                 self._d.to_db(now))).one()
+            return row is not None
+        return await self._runner.run(op)
+
+    async def release_lease(self, name: str, holder: str) -> bool:
+        """Give the lease up early if `holder` has it; whether it did."""
+        sql = "DELETE FROM leases WHERE name = ? AND holder = ? RETURNING name"
+        return await self._runner.run(lambda tx: tx.execute(sql, (name, holder)).one()
+                                      is not None)
+
+    async def close(self) -> None:
+        await self._runner.close()
+
+    def _audit(self, tx: Tx, request_id: int | None, host: str | None, actor: str, event: str,
+               detail: dict[str, Any], now: datetime) -> AuditEntry:
+        row = tx.execute(
+            "INSERT INTO audit (request_id, host, at, actor, event, detail)"
+            f" VALUES (?,?,?,?,?,?) RETURNING {AUDIT_COLUMNS}",
+            (request_id, host, self._d.to_db(now), actor, event, dump_json(detail))).one()
+        return to_audit(_must(row), self._d.from_db)
+
+
+def _filters(*pairs: tuple[str, object]) -> tuple[str, list[object]]:
+    """` WHERE a = ? AND b = ?` for the pairs whose value is not None (column names are ours)."""
+    used = [(column, value) for column, value in pairs if value is not None]
+    where = " AND ".join(f"{column} = ?" for column, _ in used)
+    return (f" WHERE {where}" if where else ""), [value for _, value in used]
+
+
+def _must(row: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    if row is None:  # INSERT ... RETURNING always returns the row
+        raise RuntimeError("INSERT returned no row")
+    return row
