@@ -40,28 +40,30 @@ class Assessment:
 
 
 def risk_of(report: HostReport, thresholds: Thresholds) -> Risk:
-    if report.fds.count or report.percent_used >= thresholds.critical_percent:
+    """By % of the runtime limit in use; FDS warnings in the window make it at least a
+    warning (the pool ran dry recently, even if usage has dropped since)."""
+    if report.percent_used >= thresholds.critical_percent:
         return Risk.CRITICAL
-    if report.percent_used >= thresholds.warning_percent:
+    if report.fds.count or report.percent_used >= thresholds.warning_percent:
         return Risk.WARNING
     return Risk.OK
 
 
 def assess(report: HostReport, thresholds: Thresholds) -> Assessment:
     risk = risk_of(report, thresholds)
-    action = _action(report, risk)
+    action = _action(report, risk, thresholds)
     to_move = vms_to_move(report, thresholds) if action is Action.MIGRATE else []
     advice = _advice(report, action, to_move)
     return Assessment(risk, action, _summary(report, risk), advice, to_move)
 
 
-def _action(report: HostReport, risk: Risk) -> Action:
+def _action(report: HostReport, risk: Risk, thresholds: Thresholds) -> Action:
     limit = report.limit
     if limit.reboot_pending and (limit.configured or 0) > limit.runtime:
         return Action.REBOOT
     if report.fix.available and limit.runtime < AIO_HANDLES_FIXED:
         return Action.RAISE_LIMIT if risk is not Risk.OK else Action.NONE
-    if risk is Risk.OK:
+    if report.percent_used < thresholds.warning_percent:
         return Action.NONE
     return Action.MIGRATE
 
@@ -106,6 +108,10 @@ def _advice(report: HostReport, action: Action, to_move: list[VmUsage]) -> str:
         return _migrate_advice(report, to_move)
     if report.fix.available and report.limit.runtime >= AIO_HANDLES_FIXED:
         return "Nothing to do: the host already runs with the raised limit."
+    if report.fds.count and report.fds.last:
+        return (f"Usage is under the warning threshold now, but the pool ran dry "
+                f"{report.fds.count:,} times in the last 24 h (last at "
+                f"{report.fds.last.time:%H:%M} UTC): keep an eye on it.")
     return "Nothing to do now: the host has room."
 
 

@@ -24,12 +24,15 @@ async def demo(words: list[str], fmt: str) -> int:
 
     registry = build_registry()
     async with DemoFleet() as fleet:
-        assert fleet.transport is not None
-        ctx = Context(fleet.inventory, fleet.transport, caller="demo",
-                      progress=terminal_progress())
+        ctx = fleet.context(progress=terminal_progress(), say=_print_async,
+                            may_act_as_others=True)
         if not words:
             return await console(registry, ctx, fmt=fmt)
         return print_result(await registry.run(" ".join(words), ctx), fmt)
+
+
+async def _print_async(text: str) -> None:
+    print(text, flush=True)
 
 
 async def run(words: list[str], fmt: str) -> int:

@@ -1,5 +1,8 @@
-"""The built-in demo: a simulated fleet of ESXi hosts behind real SSH on 127.0.0.1, and the
-real SSH transport pointed at it. Nothing to configure, nothing leaves the machine."""
+"""The built-in demo: a simulated fleet of ESXi hosts behind real SSH on 127.0.0.1, the real
+SSH transport pointed at it, a vCenter stand-in that moves VMs between the simulated hosts,
+and a SQLite store for requests. Nothing to configure, nothing leaves the machine.
+
+Identities in the demo: you are `@you`; `@alice` and `@bob` are the approvers."""
 
 from __future__ import annotations
 
@@ -11,11 +14,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from bot.esx.ssh import SshSettings, SshTransport
 from bot.inventory import HostEntry, Inventory
+from bot.remediation.approval import ApprovalPolicy
+from bot.remediation.executors.base import Executors
+from bot.remediation.service import Remediation
 from bot.sim.demo_fleet import build_fleet_dirs, demo_fleet_states
 from bot.sim.sshd import SimSshFleet
+from bot.sim.vcenter import SimVCenter
+from bot.store import Store, open_store
+from commands.context import Context
+
+DEMO_USER = "@you"
+DEMO_APPROVERS = ("@alice", "@bob")
 
 
 @dataclass
@@ -34,6 +47,9 @@ class DemoFleet:
         self._fleet: SimSshFleet | None = None
         self.inventory = Inventory([])
         self.transport: SshTransport | None = None
+        self.vcenter: SimVCenter | None = None
+        self.store: Store | None = None
+        self.remediation: Remediation | None = None
 
     def start(self) -> None:
         states = demo_fleet_states(self.now or datetime.now(UTC))
@@ -47,6 +63,12 @@ class DemoFleet:
         )
         settings = SshSettings(known_hosts=self._fleet.known_hosts_path, password=self.password)
         self.transport = SshTransport(settings)
+        self.vcenter = SimVCenter(self.host_dirs, self.clusters)
+        self.store = open_store(str(self.root / "aio-bot.db"))
+        executors = Executors(self.transport, self.vcenter, self.inventory,
+                              poll_interval=0.5, reboot_timeout=60.0, task_timeout=60.0)
+        self.remediation = Remediation(self.store, executors,
+                                       ApprovalPolicy(frozenset(DEMO_APPROVERS)))
 
     def stop(self) -> None:
         if self._fleet is not None:
@@ -60,8 +82,16 @@ class DemoFleet:
         assert self._fleet is not None, "DemoFleet not started"
         return self._fleet
 
+    def context(self, caller: str = DEMO_USER, **kwargs: Any) -> Context:
+        """A command context on the demo fleet, with changes enabled."""
+        assert self.transport is not None, "DemoFleet not started"
+        return Context(self.inventory, self.transport, caller=caller, vcenter=self.vcenter,
+                       remediation=self.remediation, **kwargs)
+
     async def __aenter__(self) -> DemoFleet:
         await asyncio.to_thread(self.start)
+        assert self.store is not None
+        await self.store.migrate()
         return self
 
     async def __aexit__(
@@ -72,4 +102,6 @@ class DemoFleet:
     ) -> None:
         if self.transport is not None:
             await self.transport.close()
+        if self.store is not None:
+            await self.store.close()
         await asyncio.to_thread(self.stop)
