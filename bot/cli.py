@@ -1,4 +1,4 @@
-"""`aio-bot` / `python -m bot`: demo, run, analyze, check-config.
+"""`aio-bot` / `python -m bot`: demo, run, analyze, serve, socket, check-config.
 
 Exit status: 0 ok, 1 failure (a host could not be read, a scan was partial), 2 usage or bad
 input."""
@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,7 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("check-config", parents=[common],
                    help="validate the configuration file and the environment")
+    _add_slack_parsers(sub, common)
     return parser
+
+
+def _add_slack_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                       common: argparse.ArgumentParser) -> None:
+    for name, what in (("serve", "Slack over HTTP: POST /slack/events, GET /healthz, /metrics"),
+                       ("socket", "Slack over Socket Mode (behind a firewall)")):
+        p = sub.add_parser(name, parents=[common], help=what)
+        p.add_argument("--demo", action="store_true",
+                       help="serve the built-in simulated fleet instead of the configuration")
+        p.add_argument("--demo-hosts", type=int, default=0, metavar="N",
+                       help="with --demo, add N synthetic hosts (load tests)")
+        p.add_argument("--host", default="0.0.0.0", help="address to listen on")
+        p.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000),
+                       help="HTTP port (default $PORT or 3000; 0 picks a free one)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,6 +93,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(cli_actions.run(args.words, args.format))
     if args.action == "analyze":
         return cli_actions.analyze(args)
+    if args.action in ("serve", "socket"):
+        from bot.slack import run as slack_run
+
+        opts = slack_run.Options(args.demo, args.demo_hosts, args.host, args.port)
+        action = slack_run.serve if args.action == "serve" else slack_run.socket
+        return asyncio.run(action(opts))
     return cli_actions.check_config(args.format)
 
 

@@ -56,3 +56,48 @@ def _or_list(items: list[str]) -> str:
     if len(quoted) == 1:
         return quoted[0]
     return ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+# --- Slack ------------------------------------------------------------------------------------
+
+
+def slack_help_footer() -> str:
+    return ("Results of `top`, `check` and `scan` are posted in the channel for everyone; help "
+            "and errors are shown only to you. `@aio-bot <words>` answers in a thread.")
+
+
+def slack_try_help() -> str:
+    return "Type `/aio help` to see what I can do."
+
+
+def slack_refused() -> str:
+    return ("Sorry, I am not enabled for you in this channel; the bot's admins can add you or "
+            "the channel to its allowed list.")
+
+
+def slack_failed(command: str) -> str:
+    return (f"Something went wrong while running `{_one_line(command, 40)}`; the details are in "
+            "the bot's log for its admins.")
+
+
+def slack_propose_fix_later(host: str) -> str:
+    return (f"Proposing fixes from Slack comes with the remediation feature; until then, follow "
+            f"the advice in the message for {_one_line(host, 60)}.")
+
+
+def slack_not_refreshable() -> str:
+    return "This button no longer fits a command I know; run the command again."
+
+
+def slack_missing_env(names: list[str]) -> str:
+    return (f"Set {' and '.join(names)} in the environment (see docs/slack-setup.md); "
+            "secrets are never read from the configuration file.")
+
+
+def vcenter_error(operation: str, detail: str) -> str:
+    return f"vCenter could not {operation} ({_one_line(detail)})."
+
+
+def slack_not_yet(command: str) -> str:
+    return (f"`{_one_line(command, 40)}` is not available in Slack yet: commands that change "
+            "hosts come with the remediation feature and its approvals.")

@@ -1,0 +1,68 @@
+"""The Bolt AsyncApp: `/aio`, `@aio-bot`, the buttons, App Home. Every listener acks at once
+and leaves the work to a background task."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack import listeners
+from bot.slack.dedupe import delivery_key
+from bot.slack.runtime import Runtime
+from bot.slack.views.top import PROPOSE_FIX, REFRESH
+from commands.registry import Registry
+
+log = logging.getLogger(__name__)
+SLASH_COMMAND = "/aio"
+
+
+def build_app(*, client: AsyncWebClient, signing_secret: str, registry: Registry,
+              runtime: Runtime) -> AsyncApp:
+    """The app, on whatever `runtime` holds (demo fleet or configured inventory)."""
+    bolt_log = logging.getLogger("bot.slack.bolt")
+    bolt_log.addFilter(_unused_token_notice)
+    app = AsyncApp(client=client, signing_secret=signing_secret,
+                   process_before_response=False, logger=bolt_log)
+    app.middleware(_dedupe(runtime))
+    on = listeners.Listeners(registry, runtime)
+    app.command(SLASH_COMMAND)(on.slash)
+    app.action(REFRESH)(on.refresh)
+    app.action(PROPOSE_FIX)(on.propose_fix)
+    app.event("app_mention")(on.mention)
+    app.event("app_home_opened")(on.home_opened)
+    app.event("message")(on.ignore)
+    app.error(_on_error)
+    return app
+
+
+Next = Callable[[], Awaitable[None]]
+Middleware = Callable[[dict[str, Any], BoltResponse, Next], Awaitable[BoltResponse | None]]
+
+
+def _dedupe(runtime: Runtime) -> Middleware:
+    """Answer a repeated delivery (same event_id or trigger_id) with 200 and do nothing."""
+
+    async def dedupe(body: dict[str, Any], resp: BoltResponse, next: Next) -> BoltResponse | None:
+        key = delivery_key(body)
+        if key is not None and not runtime.seen.first_time(key):
+            runtime.metrics.duplicates += 1
+            log.info("dropped a repeated delivery (%s)", key.split(":")[0])
+            return BoltResponse(status=200, body="")
+        await next()
+        return resp
+
+    return dedupe
+
+
+def _unused_token_notice(record: logging.LogRecord) -> bool:
+    """Bolt warns that SLACK_BOT_TOKEN is unused when given a client: it is the client's."""
+    return "`token` will be unused" not in record.getMessage()
+
+
+async def _on_error(error: Exception, body: dict[str, Any]) -> None:
+    log.error("listener failed (%s)", type(error).__name__, exc_info=error)

@@ -1,0 +1,128 @@
+"""One `/aio` (or `@aio-bot`) invocation after its ack: check access, match the words, run the
+command, render, post. Every error ends as one friendly sentence to the caller."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+
+from bot import messages
+from bot.console.output import emit
+from bot.errors import AioBotError, HostError
+from bot.slack.access import may_use
+from bot.slack.progress import ScanProgress
+from bot.slack.replies import Reply
+from bot.slack.runtime import Runtime
+from bot.slack.views.check import check_message
+from bot.slack.views.common import Message
+from bot.slack.views.help import error_message, help_message, notice_message, plain_message
+from bot.slack.views.scan import progress_message, scan_message
+from bot.slack.views.top import top_message
+from commands.params import hosts_in_scope
+from commands.registry import Args, Command, CommandUsageError, Registry
+from commands.results import CheckResult, HelpResult, Result, ScanResult, TopResult
+
+log = logging.getLogger(__name__)
+# What Slack runs for now. The commands that change hosts (fix, migrate, raise-limit, reboot,
+# power-off, approve, reject) come to Slack with the remediation feature and its approvals.
+SLACK_COMMANDS = frozenset({"top", "check", "scan", "help", "audit"})
+
+
+@dataclass
+class Invocation:
+    words: str
+    user_id: str
+    channel_id: str | None
+    reply: Reply
+    verb: str = "Asked by"  # "Refreshed by" for the Refresh button
+
+
+async def execute(inv: Invocation, registry: Registry, runtime: Runtime) -> None:
+    """Run `inv` to the end; never raises (a failure is reported to the caller and logged)."""
+    name, outcome = "unknown", "error"
+    command: Command | None = None
+    try:
+        if not may_use(runtime.access, inv.user_id, inv.channel_id):
+            name, outcome = "refused", "refused"
+            await inv.reply.private(notice_message(messages.slack_refused()))
+            return
+        command, args = registry.match(inv.words or "help")
+        name = command.name
+        outcome = await _run(command, args, inv, runtime)
+    except CommandUsageError as err:
+        outcome = "usage"
+        await _tell(inv, error_message(err.problem, err.command))
+    except HostError as err:
+        outcome = "host_error"
+        runtime.metrics.ssh_error(name)
+        await _tell(inv, error_message(str(err), command))
+    except AioBotError as err:
+        outcome = "usage" if err.exit_status == 2 else "failed"
+        await _tell(inv, error_message(str(err), command))
+    except Exception:
+        log.exception("`%s` failed after ack", name)
+        await _tell(inv, error_message(messages.slack_failed(name), command))
+    finally:
+        runtime.metrics.command(name, outcome)
+
+
+async def _tell(inv: Invocation, message: Message) -> None:
+    try:
+        await inv.reply.private(message)
+    except Exception:
+        log.exception("could not tell the caller about a failure")
+
+
+async def _run(command: Command, args: Args, inv: Invocation, runtime: Runtime) -> str:
+    if command.name not in SLACK_COMMANDS:
+        await inv.reply.private(notice_message(messages.slack_not_yet(command.name)))
+        return "not_in_slack"
+    if command.name == "scan":
+        return await _scan(command, args, inv, runtime)
+    result = await command.handler(runtime.context(inv.user_id), args)
+    await deliver(result, inv)
+    return "ok"
+
+
+async def deliver(result: Result, inv: Invocation) -> None:
+    if isinstance(result, HelpResult):
+        message = help_message(slack_help(result))
+        await (inv.reply.private(message) if inv.reply.help_is_private
+               else inv.reply.public(message))
+    elif isinstance(result, TopResult):
+        await inv.reply.public(top_message(result, inv.user_id, inv.words, inv.verb))
+    elif isinstance(result, CheckResult):
+        await inv.reply.public(check_message(result, inv.user_id, inv.words, inv.verb))
+    elif isinstance(result, ScanResult):
+        await inv.reply.public(scan_message(result, 0.0, inv.user_id, inv.words))
+    else:  # results without a Block Kit view yet (audit): the console's text
+        await inv.reply.public(plain_message(emit(result, "table"), inv.user_id, inv.words))
+
+
+def slack_help(result: HelpResult) -> HelpResult:
+    """Only the commands Slack runs."""
+    return replace(result, entries=[e for e in result.entries if e.name in SLACK_COMMANDS])
+
+
+async def _scan(command: Command, args: Args, inv: Invocation, runtime: Runtime) -> str:
+    scope, hosts = hosts_in_scope(runtime.context(inv.user_id), args.get("scope"))
+
+    def render(done: int, total: int, failed: int) -> Message:
+        return progress_message(scope, done, total, failed, inv.user_id, inv.words)
+
+    posted = await inv.reply.public(render(0, len(hosts), 0))
+    progress = ScanProgress(inv.reply, posted, render, runtime.progress_interval)
+    started = time.monotonic()
+    try:
+        result = await command.handler(runtime.context(inv.user_id, progress), args)
+    finally:
+        await progress.finish()
+    seconds = time.monotonic() - started
+    runtime.metrics.scan.observe(seconds)
+    assert isinstance(result, ScanResult)
+    if result.failures:
+        runtime.metrics.ssh_error("scan", len(result.failures))
+    final = scan_message(result, seconds, inv.user_id, inv.words)
+    await (inv.reply.update(posted, final) if posted else inv.reply.public(final))
+    return "partial" if result.failures else "ok"

@@ -1,0 +1,102 @@
+"""The demo fleet, optionally grown with synthetic hosts (`--demo-hosts N`) for load tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from bot.demo import DemoFleet
+from bot.esx.ssh import SshSettings, SshTransport
+from bot.inventory import HostEntry, Inventory
+from bot.sim.demo_fleet import (
+    DEMO_SEED,
+    build_fleet_dirs,
+    demo_fleet_states,
+    synthetic_fleet_states,
+)
+from bot.sim.sshd import SimSshFleet
+
+
+@dataclass
+class ScaledDemoFleet(DemoFleet):
+    """DemoFleet plus `extra_hosts` synthetic hosts (`esx-sim-0001`, ... in `sim-cluster-NN`)."""
+
+    extra_hosts: int = 0
+    vms_per_host: int = 12
+
+    def start(self) -> None:
+        if self.extra_hosts <= 0:
+            super().start()
+            return
+        states = demo_fleet_states(self.now or datetime.now(UTC))
+        states += synthetic_fleet_states(self.extra_hosts, self.vms_per_host, seed=DEMO_SEED)
+        self.clusters = {s.name: s.cluster for s in states}
+        self.host_dirs = build_fleet_dirs(self.root / "hosts", states)
+        self._fleet = SimSshFleet(self.host_dirs, password=self.password, workdir=self.root)
+        self._fleet.start()
+        self.inventory = Inventory(
+            HostEntry(name, address, port, cluster=self.clusters[name])
+            for name, address, port in self._fleet.entries()
+        )
+        settings = SshSettings(known_hosts=self._fleet.known_hosts_path, password=self.password)
+        self.transport = SshTransport(settings)
+
+
+class FleetProcess:
+    """The demo hosts in a child process: their simulated SSH servers then do not compete with
+    the bot's event loop for the GIL, as real ESXi hosts would not. The bot reaches them over
+    SSH on 127.0.0.1 exactly as in-process."""
+
+    def __init__(self, extra_hosts: int = 0, max_parallel: int = 32) -> None:
+        self.extra_hosts = extra_hosts
+        self.max_parallel = max_parallel
+        self.inventory = Inventory([])
+        self.transport: SshTransport | None = None
+        self._conn: Connection | None = None
+        self._proc: BaseProcess | None = None
+
+    async def __aenter__(self) -> FleetProcess:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._proc = context.Process(target=_child, args=(child, self.extra_hosts), daemon=True)
+        self._proc.start()
+        child.close()
+        ready: _Ready = await asyncio.to_thread(self._conn.recv)
+        self.inventory = Inventory(HostEntry(n, a, p, cluster=c) for n, a, p, c in ready.hosts)
+        self.transport = SshTransport(SshSettings(known_hosts=Path(ready.known_hosts),
+                                                  password=ready.password,
+                                                  max_parallel=self.max_parallel))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.transport is not None:
+            await self.transport.close()
+        if self._conn is not None:
+            self._conn.close()  # the child sees EOF and stops its fleet
+        if self._proc is not None:
+            await asyncio.to_thread(self._proc.join, 10)
+
+
+@dataclass(frozen=True)
+class _Ready:
+    hosts: list[tuple[str, str, int, str]]
+    known_hosts: str
+    password: str = field(repr=False)
+
+
+def _child(conn: Connection, extra_hosts: int) -> None:
+    fleet = ScaledDemoFleet(extra_hosts=extra_hosts)
+    fleet.start()
+    try:
+        hosts = [(h.name, h.address, h.port, h.cluster) for h in fleet.inventory]
+        conn.send(_Ready(hosts, str(fleet.fleet.known_hosts_path), fleet.password))
+        with contextlib.suppress(EOFError, OSError):
+            conn.recv()
+    finally:
+        fleet.stop()

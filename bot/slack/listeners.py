@@ -1,0 +1,90 @@
+"""The listeners: ack, then hand the work to `dispatch.execute` in the background."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import messages
+from bot.slack.dispatch import Invocation, execute, slack_help
+from bot.slack.replies import ButtonReply, SlashReply, ThreadReply
+from bot.slack.runtime import Runtime
+from bot.slack.views.help import help_message, notice_message
+from commands.registry import Registry
+from commands.results import HelpResult
+
+log = logging.getLogger(__name__)
+MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+REFRESHABLE = ("top", "check")
+
+
+class Listeners:
+    def __init__(self, registry: Registry, runtime: Runtime) -> None:
+        self.registry = registry
+        self.runtime = runtime
+
+    async def slash(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        channel, user = str(body.get("channel_id", "")), str(body.get("user_id", ""))
+        reply = SlashReply(client, channel, self.runtime.poster, str(body["response_url"]))
+        inv = Invocation(str(body.get("text", "")).strip(), user, channel, reply)
+        self.runtime.spawn(execute(inv, self.registry, self.runtime))
+
+    async def refresh(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        words = str(body["actions"][0].get("value", ""))
+        reply = self._button_reply(body, client)
+        if words.split()[:1] and words.split()[0].lower() in REFRESHABLE:
+            inv = Invocation(words, _user(body), reply.channel, reply, verb="Refreshed by")
+            self.runtime.spawn(execute(inv, self.registry, self.runtime))
+        else:
+            self.runtime.spawn(reply.private(notice_message(messages.slack_not_refreshable())))
+
+    async def propose_fix(self, ack: AsyncAck, body: dict[str, Any],
+                          client: AsyncWebClient) -> None:
+        """Rendered now; the remediation feature wires it to a proposal with approvals."""
+        await ack()
+        host = str(body["actions"][0].get("value", "")) or "this host"
+        reply = self._button_reply(body, client)
+        self.runtime.spawn(reply.private(notice_message(messages.slack_propose_fix_later(host))))
+
+    async def mention(self, ack: AsyncAck, event: dict[str, Any],
+                      client: AsyncWebClient) -> None:
+        await ack()
+        channel, user = str(event.get("channel", "")), str(event.get("user", ""))
+        thread_ts = str(event.get("thread_ts") or event.get("ts"))
+        words = " ".join(MENTION.sub(" ", str(event.get("text", ""))).split())
+        reply = ThreadReply(client, channel, user, thread_ts)
+        inv = Invocation(words, user, channel, reply)
+        self.runtime.spawn(execute(inv, self.registry, self.runtime))
+
+    async def home_opened(self, ack: AsyncAck, event: dict[str, Any],
+                          client: AsyncWebClient) -> None:
+        await ack()
+        if event.get("tab", "home") != "home":
+            return
+        result = slack_help(HelpResult([c.help_entry() for c in self.registry]))
+        view = {"type": "home", "blocks": help_message(result).blocks}
+        self.runtime.spawn(_publish(client, str(event.get("user", "")), view))
+
+    async def ignore(self, ack: AsyncAck) -> None:
+        await ack()
+
+    def _button_reply(self, body: dict[str, Any], client: AsyncWebClient) -> ButtonReply:
+        container = body.get("container") or {}
+        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id", ""))
+        ts = None if container.get("is_ephemeral") else container.get("message_ts")
+        return ButtonReply(client, channel, self.runtime.poster, str(body["response_url"]),
+                           str(ts) if ts else None)
+
+
+def _user(body: dict[str, Any]) -> str:
+    return str((body.get("user") or {}).get("id", ""))
+
+
+async def _publish(client: AsyncWebClient, user_id: str, view: dict[str, Any]) -> None:
+    await client.views_publish(user_id=user_id, view=view)

@@ -1,0 +1,79 @@
+"""Posts to `response_url`s, retried on 429 (after Retry-After) and 5xx with backoff.
+
+Bolt's `respond()` has no retry handlers at all, hence this small poster."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+MAX_ATTEMPTS = 4
+MAX_RETRY_AFTER = 30.0
+BACKOFF = 0.5
+TIMEOUT = aiohttp.ClientTimeout(total=15)
+
+
+class ResponseUrlError(RuntimeError):
+    """A response_url post failed for good (the URL is only logged by its path's length)."""
+
+
+class ResponsePoster:
+    """One aiohttp session for every response_url post; create it inside the running loop."""
+
+    def __init__(self, *, sleep: Sleep = asyncio.sleep, attempts: int = MAX_ATTEMPTS) -> None:
+        self._sleep = sleep
+        self._attempts = attempts
+        self._session: aiohttp.ClientSession | None = None
+
+    async def post(self, url: str, body: dict[str, Any]) -> None:
+        """POST `body` as JSON; raises ResponseUrlError after the last failed attempt."""
+        status = 0
+        for attempt in range(1, self._attempts + 1):
+            status, retry_after = await self._try(url, body)
+            if status == 200:
+                return
+            if not _retryable(status) or attempt == self._attempts:
+                break
+            delay = retry_after if retry_after is not None else BACKOFF * 2 ** (attempt - 1)
+            log.info("response_url answered %s; retry %d in %.1fs", status, attempt, delay)
+            await self._sleep(delay)
+        raise ResponseUrlError(f"response_url post failed with HTTP {status}")
+
+    async def _try(self, url: str, body: dict[str, Any]) -> tuple[int, float | None]:
+        try:
+            async with self._client().post(url, json=body) as response:
+                await response.read()
+                return response.status, _retry_after(response.headers.get("Retry-After"))
+        except (aiohttp.ClientError, TimeoutError) as err:
+            log.info("response_url post did not get through: %s", type(err).__name__)
+            return 599, None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=TIMEOUT)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _retryable(status: int) -> bool:
+    return status == 429 or status >= 500
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return min(MAX_RETRY_AFTER, max(0.0, float(value)))
+    except ValueError:
+        return None

@@ -1,0 +1,131 @@
+"""`aio-bot serve` (HTTP) and `aio-bot socket` (Socket Mode): tokens from the environment,
+the demo fleet or the configured inventory, until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from bot import messages
+from bot.config import load_config, ssh_password
+from bot.errors import ConfigError
+from bot.esx.ssh import SshSettings, SshTransport
+from bot.slack.app import build_app
+from bot.slack.client import api_url, make_client
+from bot.slack.fleet import FleetProcess
+from bot.slack.runtime import Runtime
+from bot.slack.server import EVENTS_PATH, start_site, web_app
+from commands.catalog import build_registry
+
+HTTP_NEEDS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+SOCKET_NEEDS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+# SSH sessions at once against the demo fleet: on a 2-core machine more worker threads only
+# take the GIL from the event loop (bench/ack.py: p99 ack 50 ms at 8, 225-315 ms at 32).
+DEMO_SSH_PARALLEL = 8
+
+
+@dataclass(frozen=True)
+class Options:
+    demo: bool = False
+    demo_hosts: int = 0
+    host: str = "0.0.0.0"
+    port: int = 3000
+
+
+def require_env(names: tuple[str, ...], env: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The named secrets, or a ConfigError (exit 2) naming the missing ones, never a value."""
+    missing = [n for n in names if not env.get(n)]
+    if missing:
+        raise ConfigError(messages.slack_missing_env(missing))
+    return {n: env[n] for n in names}
+
+
+async def serve(opts: Options) -> int:
+    secrets = require_env(HTTP_NEEDS)
+    async with runtime_for(opts) as runtime:
+        app = build_app(client=make_client(secrets["SLACK_BOT_TOKEN"], api_url()),
+                        signing_secret=secrets["SLACK_SIGNING_SECRET"],
+                        registry=build_registry(), runtime=runtime)
+        runner = await start_site(web_app(runtime, app), opts.host, opts.port)
+        try:
+            _say(f"serving {len(runtime.inventory)} host(s) on "
+                 f"http://{_where(runner, opts.host)}{EVENTS_PATH}")
+            await _until_stopped()
+        finally:
+            await runner.cleanup()
+    return 0
+
+
+async def socket(opts: Options) -> int:
+    secrets = require_env(SOCKET_NEEDS)
+    async with runtime_for(opts) as runtime:
+        app = build_app(client=make_client(secrets["SLACK_BOT_TOKEN"], api_url()),
+                        signing_secret=os.environ.get("SLACK_SIGNING_SECRET", ""),
+                        registry=build_registry(), runtime=runtime)
+        handler = AsyncSocketModeHandler(app, secrets["SLACK_APP_TOKEN"])  # inside the loop
+        runner = await start_site(web_app(runtime, None), opts.host, opts.port)
+        try:
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+            _say(f"connected over Socket Mode with {len(runtime.inventory)} host(s); "
+                 f"health on http://{_where(runner, opts.host)}/healthz")
+            await _until_stopped()
+        finally:
+            await handler.close_async()  # type: ignore[no-untyped-call]
+            await runner.cleanup()
+    return 0
+
+
+@asynccontextmanager
+async def runtime_for(opts: Options) -> AsyncIterator[Runtime]:
+    """The demo fleet (`--demo`) or the configured inventory, closed at the end."""
+    if opts.demo:
+        parallel = int(os.environ.get("AIO_DEMO_SSH_PARALLEL") or DEMO_SSH_PARALLEL)
+        async with FleetProcess(opts.demo_hosts, parallel) as fleet:
+            assert fleet.transport is not None
+            runtime = Runtime(fleet.inventory, fleet.transport)
+            try:
+                yield runtime
+            finally:
+                await runtime.close()
+        return
+    config = load_config()
+    transport = SshTransport(SshSettings(
+        known_hosts=config.ssh.known_hosts, password=ssh_password(),
+        key_file=config.ssh.key_file, connect_timeout=config.ssh.connect_timeout,
+        command_timeout=config.ssh.command_timeout, max_parallel=config.ssh.max_parallel))
+    runtime = Runtime(config.inventory, transport, config.thresholds, config.slack,
+                      concurrency=config.ssh.max_parallel)
+    try:
+        yield runtime
+    finally:
+        await runtime.close()
+        await transport.close()
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+def _where(runner: web.AppRunner, host: str) -> str:
+    port = runner.addresses[0][1] if runner.addresses else 0
+    return f"{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+
+
+def _say(line: str) -> None:
+    print(f"aio-bot: {line}", file=sys.stdout, flush=True)

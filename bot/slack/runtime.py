@@ -1,0 +1,64 @@
+"""What the Slack app runs on: the inventory and transport (demo fleet or configured hosts),
+thresholds, who may use it, and the per-process helpers (metrics, dedupe, response_url
+poster, background tasks)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.assess import Thresholds
+from bot.config import SlackAccess
+from bot.esx.collect import Progress
+from bot.esx.transport import Transport
+from bot.inventory import Inventory
+from bot.slack.dedupe import SeenKeys
+from bot.slack.metrics import Metrics
+from bot.slack.poster import ResponsePoster
+from commands.context import Context
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    inventory: Inventory
+    transport: Transport
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    access: SlackAccess = field(default_factory=SlackAccess)
+    concurrency: int = 32
+    progress_interval: float = 3.0  # seconds between two progress edits of a scan message
+    metrics: Metrics = field(default_factory=Metrics)
+    seen: SeenKeys = field(default_factory=SeenKeys)
+    poster: ResponsePoster = field(default_factory=ResponsePoster)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
+
+    def context(self, caller: str, progress: Progress | None = None) -> Context:
+        return Context(self.inventory, self.transport, self.thresholds, caller=caller,
+                       concurrency=self.concurrency, progress=progress)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run `work` in the background, holding a reference until it ends."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait for the background work (for tests and a clean shutdown)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self.drain(1.0)
+        await self.poster.close()

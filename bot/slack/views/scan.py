@@ -1,0 +1,84 @@
+"""`scan`: a progress message while hosts answer, then the hosts ranked by % in use."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
+
+from bot.esx.collect import HostFailure
+from bot.slack.views.common import Attachment, Message, asked_by, bar, clip, esc, mrkdwn
+from bot.slack.views.tables import MAX_DATA_ROWS, table_block, to_csv
+from commands.results import ScanResult, ScanRow
+
+HEADERS = ("host", "cluster", "used", "in use", "limit", "fix", "risk", "action")
+CSV_HEADERS = ("host", "cluster", "percent_used", "in_use", "runtime_limit", "build",
+               "fix_available", "risk", "action", "fds_warnings")
+FAILURES_SHOWN = 10
+
+
+def progress_message(scope: str, done: int, total: int, failed: int, user_id: str,
+                     words: str) -> Message:
+    share = done / total if total else 1.0
+    line = (f":hourglass_flowing_sand: Scanning *{esc(scope)}*: `{bar(share)}` "
+            f"{done} of {total} host(s) answered" + (f", {failed} failed" if failed else ""))
+    blocks = [SectionBlock(text=mrkdwn(line)), asked_by(user_id, words)]
+    return Message.build(f"Scanning {esc(scope)}: {done} of {total} host(s) answered", blocks)
+
+
+def scan_message(result: ScanResult, seconds: float, user_id: str, words: str) -> Message:
+    total = len(result.rows) + len(result.failures)
+    blocks: list[Block] = [
+        HeaderBlock(text=clip(f"Scan of {result.scope}: {total} host(s)", 150)),
+        SectionBlock(text=mrkdwn(_summary(result, seconds))),
+    ]
+    if result.rows:
+        blocks.append(table_block(HEADERS, [_row(r) for r in result.rows],
+                                  right=frozenset({2, 3, 4})))
+    if len(result.rows) > MAX_DATA_ROWS:
+        blocks.append(ContextBlock(elements=[mrkdwn(
+            f"The table shows the {MAX_DATA_ROWS} most used of {len(result.rows)} hosts; all of "
+            "them are in the CSV file in the thread.")]))
+    if result.failures:
+        blocks.append(SectionBlock(text=mrkdwn(_failures(result.failures))))
+    blocks.append(asked_by(user_id, words))
+    attachment = _attachment(result) if len(result.rows) > MAX_DATA_ROWS else None
+    text = f"Scan of {esc(result.scope)}: {_counts(result)} (asked by <@{user_id}>)"
+    return Message.build(text, blocks, attachment)
+
+
+def _counts(result: ScanResult) -> str:
+    risks = Counter(r.assessment.risk.value for r in result.rows)
+    parts = [f"{risks[k]} {k}" for k in ("critical", "warning", "ok") if risks[k]]
+    parts.append(f"{len(result.failures)} failed")
+    return ", ".join(parts)
+
+
+def _summary(result: ScanResult, seconds: float) -> str:
+    return f"{_counts(result)} · took {seconds:.1f} s · ranked by share of the runtime limit in use"
+
+
+def _row(row: ScanRow) -> list[str | int]:
+    r, a = row.report, row.assessment
+    return [r.host, r.cluster or "-", f"{bar(r.percent_used / 100, 10)} {r.percent_used:.1f}%",
+            r.in_use, r.limit.runtime, "yes" if r.fix.available else "no", a.risk.value,
+            a.action.value]
+
+
+def _failures(failures: list[HostFailure]) -> str:
+    lines = [f"*Could not scan {len(failures)} host(s):*"]
+    lines += [f"• {esc(clip(f.error, 200))}" for f in failures[:FAILURES_SHOWN]]
+    if len(failures) > FAILURES_SHOWN:
+        lines.append(f"… and {len(failures) - FAILURES_SHOWN} more")
+    return "\n".join(lines)
+
+
+def _attachment(result: ScanResult) -> Attachment:
+    rows = [(r.report.host, r.report.cluster, f"{r.report.percent_used:.1f}", r.report.in_use,
+             r.report.limit.runtime, r.report.version.build if r.report.version else None,
+             r.report.fix.available, r.assessment.risk.value, r.assessment.action.value,
+             r.report.fds.count) for r in result.rows]
+    return Attachment(filename=f"aio-scan-{result.scope}.csv",
+                      title=f"AIO handle use, scan of {result.scope}",
+                      content=to_csv(CSV_HEADERS, rows),
+                      comment=f"All {len(rows)} scanned hosts, most used first.")
