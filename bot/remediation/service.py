@@ -7,7 +7,7 @@ each step is re-checked just before it runs, and every step lands in the audit t
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
