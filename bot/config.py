@@ -39,11 +39,33 @@ class SlackAccess:
 
 
 @dataclass(frozen=True)
+class VCenterConfig:
+    """[vcenter]; the password comes from AIO_VCENTER_PASSWORD."""
+
+    host: str
+    user: str
+    port: int = 443
+    ca_file: Path | None = None
+    pinned_sha256: str | None = None
+    insecure: bool = False
+
+
+@dataclass(frozen=True)
+class RemediationConfig:
+    expiry_minutes: float = 30.0
+    dry_run: bool = False
+    allow_self_approval: bool = False
+    reboot_timeout_minutes: float = 20.0
+
+
+@dataclass(frozen=True)
 class Config:
     inventory: Inventory
     ssh: SshConfig = field(default_factory=SshConfig)
     thresholds: Thresholds = field(default_factory=Thresholds)
     slack: SlackAccess = field(default_factory=SlackAccess)
+    vcenter: VCenterConfig | None = None
+    remediation: RemediationConfig = field(default_factory=RemediationConfig)
     path: Path | None = None
 
 
@@ -72,6 +94,8 @@ def parse_config(data: Mapping[str, Any], *, base: Path, path: Path | None = Non
         ssh=ssh,
         thresholds=_thresholds(_table(data, "thresholds")),
         slack=_slack(_table(data, "slack")),
+        vcenter=_vcenter(_table(data, "vcenter"), base) if "vcenter" in data else None,
+        remediation=_remediation(_table(data, "remediation")),
         path=path,
     )
 
@@ -162,6 +186,39 @@ def _slack(t: Mapping[str, Any]) -> SlackAccess:
         incident_channel=_get(t, "incident_channel", str, None, "slack"),
         summary_channel=_get(t, "summary_channel", str, None, "slack"),
     )
+
+
+def _vcenter(t: Mapping[str, Any], base: Path) -> VCenterConfig:
+    host, user = _get(t, "host", str, None, "vcenter"), _get(t, "user", str, None, "vcenter")
+    if not host or not user:
+        raise ConfigError("`vcenter.host` and `vcenter.user` are required.")
+    ca_file = _get(t, "ca_file", str, None, "vcenter")
+    return VCenterConfig(
+        host=host, user=user, port=_get(t, "port", int, 443, "vcenter"),
+        ca_file=base / ca_file if ca_file else None,
+        pinned_sha256=_get(t, "pinned_sha256", str, None, "vcenter"),
+        insecure=_get(t, "insecure", bool, False, "vcenter"))
+
+
+def _remediation(t: Mapping[str, Any]) -> RemediationConfig:
+    expiry = float(_get(t, "expiry_minutes", (int, float), 30.0, "remediation"))
+    reboot = float(_get(t, "reboot_timeout_minutes", (int, float), 20.0, "remediation"))
+    if expiry <= 0 or reboot <= 0:
+        raise ConfigError("`remediation` times must be positive.")
+    return RemediationConfig(
+        expiry_minutes=expiry,
+        dry_run=_get(t, "dry_run", bool, False, "remediation"),
+        allow_self_approval=_get(t, "allow_self_approval", bool, False, "remediation"),
+        reboot_timeout_minutes=reboot)
+
+
+def vcenter_password(env: Mapping[str, str] = os.environ) -> str:
+    """The vCenter password, from the environment only."""
+    password = env.get("AIO_VCENTER_PASSWORD")
+    if not password:
+        raise ConfigError("Set AIO_VCENTER_PASSWORD: the vCenter password is read from the "
+                          "environment only.")
+    return password
 
 
 def ssh_password(env: Mapping[str, str] = os.environ) -> str | None:

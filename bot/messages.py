@@ -80,11 +80,6 @@ def slack_failed(command: str) -> str:
             "the bot's log for its admins.")
 
 
-def slack_propose_fix_later(host: str) -> str:
-    return (f"Proposing fixes from Slack comes with the remediation feature; until then, follow "
-            f"the advice in the message for {_one_line(host, 60)}.")
-
-
 def slack_not_refreshable() -> str:
     return "This button no longer fits a command I know; run the command again."
 
@@ -98,6 +93,6 @@ def vcenter_error(operation: str, detail: str) -> str:
     return f"vCenter could not {operation} ({_one_line(detail)})."
 
 
-def slack_not_yet(command: str) -> str:
-    return (f"`{_one_line(command, 40)}` is not available in Slack yet: commands that change "
-            "hosts come with the remediation feature and its approvals.")
+def slack_no_changes() -> str:
+    return ("Changes are not set up on this bot (it needs a vCenter, a store and approvers); "
+            "`top`, `check`, `scan` and `audit` work.")

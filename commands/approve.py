@@ -11,7 +11,7 @@ from commands.registry import Args, Command
 from commands.results import OutcomeResult, RequestResult
 
 
-def _actor(ctx: Context, args: Args) -> str:
+def actor(ctx: Context, args: Args) -> str:
     word, user = args.get("word"), args.get("user")
     if word is None:
         return ctx.caller
@@ -22,19 +22,19 @@ def _actor(ctx: Context, args: Args) -> str:
     return user
 
 
-def _id(args: Args) -> int:
+def request_id(args: Args) -> int:
     return bounded_int(args["id"].lstrip("#"), name="id", default=0, low=1, high=10**9)
 
 
 async def run_approve(ctx: Context, args: Args) -> OutcomeResult:
     remediation = needs.remediation(ctx)
     say = ctx.say or _quiet
-    return OutcomeResult(await remediation.approve(_id(args), _actor(ctx, args), say))
+    return OutcomeResult(await remediation.approve(request_id(args), actor(ctx, args), say))
 
 
 async def run_reject(ctx: Context, args: Args) -> RequestResult:
     remediation = needs.remediation(ctx)
-    return RequestResult(await remediation.reject(_id(args), _actor(ctx, args)))
+    return RequestResult(await remediation.reject(request_id(args), actor(ctx, args)))
 
 
 async def _quiet(text: str) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiohttp import web
 
 from bot.config import SlackAccess
 from bot.demo import DemoFleet
+from bot.remediation.approval import ApprovalPolicy
 from bot.slack.app import build_app
 from bot.slack.client import make_client
 from bot.slack.limits import check_message
@@ -34,10 +35,15 @@ class Served:
     base_url: str  # http://127.0.0.1:port (for /healthz, /metrics)
 
 
+APPROVERS = ("U0ALICE", "U0BOB", "U0OPERATOR")
+
+
 @asynccontextmanager
 async def demo_runtime(
-    access: SlackAccess | None = None, progress_interval: float = 3.0
+    access: SlackAccess | None = None, progress_interval: float = 3.0, changes: bool = False
 ) -> AsyncIterator[Runtime]:
+    """The demo fleet behind a Runtime; with `changes`, its vCenter stand-in and a remediation
+    service whose approvers are APPROVERS (the default test user U0OPERATOR among them)."""
     async with DemoFleet() as fleet:
         assert fleet.transport is not None
         runtime = Runtime(
@@ -46,6 +52,11 @@ async def demo_runtime(
             access=access or SlackAccess(),
             progress_interval=progress_interval,
         )
+        if changes:
+            assert fleet.remediation is not None
+            runtime.vcenter = fleet.vcenter
+            runtime.remediation = replace(
+                fleet.remediation, policy=ApprovalPolicy(frozenset(APPROVERS)))
         try:
             yield runtime
         finally:

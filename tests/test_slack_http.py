@@ -77,12 +77,13 @@ async def test_refresh_re_renders_the_message(bot: Served) -> None:
     assert len(table_rows(refreshed)) == 6  # header + limit=5
 
 
-async def test_propose_fix_says_it_comes_with_remediation(bot: Served) -> None:
+async def test_propose_fix_without_changes_configured_says_so(bot: Served) -> None:
     await bot.driver.slash("/aio", "top host01")
     message = await bot.fake.wait_for_message(is_top, timeout=10)
     await bot.driver.click(message, PROPOSE_FIX)
-    post = await bot.fake.wait_for_response(lambda r: "remediation" in r.body.get("text", ""))
-    assert post.body["response_type"] == "ephemeral" and not post.body["replace_original"]
+    post = await bot.fake.wait_for_response(lambda r: "not set up" in r.body.get("text", ""))
+    assert post.body["response_type"] == "ephemeral"
+    assert not post.body.get("replace_original")
     assert bot.fake.messages(CHANNEL)[0]["blocks"] == message["blocks"]  # untouched
 
 

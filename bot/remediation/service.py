@@ -7,7 +7,7 @@ each step is re-checked just before it runs, and every step lands in the audit t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
@@ -64,7 +64,10 @@ class Remediation:
                          expires_at=now + self.expiry, channel=channel)
         return await self.store.create(new, now=now)
 
-    async def approve(self, request_id: int, user: str, say: Say) -> Outcome:
+    async def approve(self, request_id: int, user: str, say: Say,
+                      on_start: Callable[[Request], Awaitable[None]] | None = None) -> Outcome:
+        """Approve and run. `on_start` is awaited once the request is running (after the
+        first step's preconditions held)."""
         request = await self._open(request_id)
         refusal = await self.policy.refusal(user, request.requested_by)
         if refusal:
@@ -72,7 +75,7 @@ class Remediation:
             raise RequestRefused(refusal)
         approved = await self._move(request, State.PROPOSED, State.APPROVED, user,
                                     approved_by=user)
-        return await self._execute(approved, user, say)
+        return await self._execute(approved, user, say, on_start)
 
     async def reject(self, request_id: int, user: str) -> Request:
         """The requester cancels; an approver rejects; nobody else may."""
@@ -112,7 +115,8 @@ class Remediation:
             raise RequestRefused(f"Request #{request.id} is already {state}.")
         return moved
 
-    async def _execute(self, request: Request, user: str, say: Say) -> Outcome:
+    async def _execute(self, request: Request, user: str, say: Say,
+                       on_start: Callable[[Request], Awaitable[None]] | None) -> Outcome:
         plan = Plan.from_json(request.params["plan"])
         try:
             await EXECUTORS[plan.steps[0].kind].check(plan.steps[0], self.executors)
@@ -121,6 +125,8 @@ class Remediation:
                                       {"refused": str(err)}, outcome=f"Refused: {err}")
             return Outcome(failed, False, f"Refused: {err} Nothing was changed.")
         running = await self._move(request, State.APPROVED, State.RUNNING, user)
+        if on_start is not None:
+            await on_start(running)
         done: list[str] = []
         for number, step in enumerate(plan.steps, 1):
             error = await self._run_step(running, number, step, say, done)

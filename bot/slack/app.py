@@ -12,8 +12,10 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import listeners
+from bot.slack.approvals import Approvals
 from bot.slack.dedupe import delivery_key
 from bot.slack.runtime import Runtime
+from bot.slack.views.plan import APPROVE, REJECT
 from bot.slack.views.top import PROPOSE_FIX, REFRESH
 from commands.registry import Registry
 
@@ -33,6 +35,10 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, registry: Registry
     app.command(SLASH_COMMAND)(on.slash)
     app.action(REFRESH)(on.refresh)
     app.action(PROPOSE_FIX)(on.propose_fix)
+    app.action(APPROVE)(on.approve)
+    app.action(REJECT)(on.reject)
+    if runtime.remediation is not None:
+        runtime.approvals = Approvals(runtime.remediation, client)
     app.event("app_mention")(on.mention)
     app.event("app_home_opened")(on.home_opened)
     app.event("message")(on.ignore)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from bot import messages
 from bot.console.output import emit
@@ -17,16 +17,18 @@ from bot.slack.runtime import Runtime
 from bot.slack.views.check import check_message
 from bot.slack.views.common import Message
 from bot.slack.views.help import error_message, help_message, notice_message, plain_message
+from bot.slack.views.plan import plan_message
 from bot.slack.views.scan import progress_message, scan_message
 from bot.slack.views.top import top_message
+from commands.approve import request_id
 from commands.params import hosts_in_scope
 from commands.registry import Args, Command, CommandUsageError, Registry
-from commands.results import CheckResult, HelpResult, Result, ScanResult, TopResult
+from commands.results import CheckResult, HelpResult, PlanResult, Result, ScanResult, TopResult
 
 log = logging.getLogger(__name__)
-# What Slack runs for now. The commands that change hosts (fix, migrate, raise-limit, reboot,
-# power-off, approve, reject) come to Slack with the remediation feature and its approvals.
-SLACK_COMMANDS = frozenset({"top", "check", "scan", "help", "audit"})
+# Commands that change hosts need the remediation service (a store, vCenter, approvers).
+CHANGE_COMMANDS = frozenset({"fix", "migrate", "raise-limit", "reboot", "power-off", "approve",
+                             "reject"})
 
 
 @dataclass
@@ -75,13 +77,36 @@ async def _tell(inv: Invocation, message: Message) -> None:
 
 
 async def _run(command: Command, args: Args, inv: Invocation, runtime: Runtime) -> str:
-    if command.name not in SLACK_COMMANDS:
-        await inv.reply.private(notice_message(messages.slack_not_yet(command.name)))
-        return "not_in_slack"
+    if command.name in CHANGE_COMMANDS and runtime.approvals is None:
+        await inv.reply.private(notice_message(messages.slack_no_changes()))
+        return "not_configured"
     if command.name == "scan":
         return await _scan(command, args, inv, runtime)
-    result = await command.handler(runtime.context(inv.user_id), args)
-    await deliver(result, inv)
+    if command.name in ("approve", "reject"):
+        return await _decide(command, args, inv, runtime)
+    result = await command.handler(runtime.context(inv.user_id, channel=inv.channel_id), args)
+    if isinstance(result, PlanResult):
+        await _post_plan(result, inv, runtime)
+    else:
+        await deliver(result, inv)
+    return "ok"
+
+
+async def _post_plan(result: PlanResult, inv: Invocation, runtime: Runtime) -> None:
+    """The plan in the channel; its message is where approvals and progress go."""
+    posted = await inv.reply.public(plan_message(result.request, result.plan))
+    if posted is not None and runtime.remediation is not None:
+        await runtime.remediation.store.set_message(result.request.id, posted.channel,
+                                                    posted.ts)
+
+
+async def _decide(command: Command, args: Args, inv: Invocation, runtime: Runtime) -> str:
+    if args.get("word") is not None:
+        raise command.usage("In Slack, approve or reject as yourself: "
+                            f"`{command.name} <id>`, or use the buttons.")
+    assert runtime.approvals is not None
+    decide = runtime.approvals.approve if command.name == "approve" else runtime.approvals.reject
+    await decide(request_id(args), inv.user_id, inv.reply)
     return "ok"
 
 
@@ -101,8 +126,8 @@ async def deliver(result: Result, inv: Invocation) -> None:
 
 
 def slack_help(result: HelpResult) -> HelpResult:
-    """Only the commands Slack runs."""
-    return replace(result, entries=[e for e in result.entries if e.name in SLACK_COMMANDS])
+    """The commands Slack runs (all of them; change commands explain when not set up)."""
+    return result
 
 
 async def _scan(command: Command, args: Args, inv: Invocation, runtime: Runtime) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import multiprocessing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from bot.sim.demo_fleet import (
     synthetic_fleet_states,
 )
 from bot.sim.sshd import SimSshFleet
+from bot.sim.vcenter import SimVCenter
 
 
 @dataclass
@@ -53,25 +55,34 @@ class FleetProcess:
     the bot's event loop for the GIL, as real ESXi hosts would not. The bot reaches them over
     SSH on 127.0.0.1 exactly as in-process."""
 
-    def __init__(self, extra_hosts: int = 0, max_parallel: int = 32) -> None:
+    def __init__(self, extra_hosts: int = 0, max_parallel: int = 32,
+                 manifest: Path | None = None) -> None:
         self.extra_hosts = extra_hosts
         self.max_parallel = max_parallel
+        self.manifest = manifest
         self.inventory = Inventory([])
         self.transport: SshTransport | None = None
+        self.vcenter: SimVCenter | None = None
         self._conn: Connection | None = None
         self._proc: BaseProcess | None = None
 
     async def __aenter__(self) -> FleetProcess:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self._proc = context.Process(target=_child, args=(child, self.extra_hosts), daemon=True)
-        self._proc.start()
-        child.close()
-        ready: _Ready = await asyncio.to_thread(self._conn.recv)
+        if self.manifest is not None:
+            ready = read_manifest(self.manifest)
+        else:
+            context = multiprocessing.get_context("spawn")
+            self._conn, child = context.Pipe()
+            self._proc = context.Process(target=_child, args=(child, self.extra_hosts),
+                                         daemon=True)
+            self._proc.start()
+            child.close()
+            ready = await asyncio.to_thread(self._conn.recv)
         self.inventory = Inventory(HostEntry(n, a, p, cluster=c) for n, a, p, c in ready.hosts)
         self.transport = SshTransport(SshSettings(known_hosts=Path(ready.known_hosts),
                                                   password=ready.password,
                                                   max_parallel=self.max_parallel))
+        self.vcenter = SimVCenter({k: Path(v) for k, v in ready.host_dirs.items()},
+                                  {n: c for n, _, _, c in ready.hosts})
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -85,17 +96,40 @@ class FleetProcess:
 
 @dataclass(frozen=True)
 class _Ready:
+    """How to reach a running demo fleet."""
+
     hosts: list[tuple[str, str, int, str]]
     known_hosts: str
+    host_dirs: dict[str, str]
     password: str = field(repr=False)
+
+
+def ready_of(fleet: DemoFleet) -> _Ready:
+    hosts = [(h.name, h.address, h.port, h.cluster) for h in fleet.inventory]
+    return _Ready(hosts, str(fleet.fleet.known_hosts_path),
+                  {k: str(v) for k, v in fleet.host_dirs.items()}, fleet.password)
+
+
+def write_manifest(fleet: DemoFleet, path: Path) -> None:
+    """Let other bot processes (`AIO_DEMO_FLEET=path`) share this running demo fleet. The file
+    holds the demo's throwaway SSH password: it is written readable by its owner only."""
+    ready = ready_of(fleet)
+    path.touch(mode=0o600)
+    path.write_text(json.dumps({"hosts": ready.hosts, "known_hosts": ready.known_hosts,
+                                "host_dirs": ready.host_dirs, "password": ready.password}))
+
+
+def read_manifest(path: Path) -> _Ready:
+    data = json.loads(path.read_text())
+    return _Ready([tuple(h) for h in data["hosts"]], data["known_hosts"],
+                  data["host_dirs"], data["password"])
 
 
 def _child(conn: Connection, extra_hosts: int) -> None:
     fleet = ScaledDemoFleet(extra_hosts=extra_hosts)
     fleet.start()
     try:
-        hosts = [(h.name, h.address, h.port, h.cluster) for h in fleet.inventory]
-        conn.send(_Ready(hosts, str(fleet.fleet.known_hosts_path), fleet.password))
+        conn.send(ready_of(fleet))
         with contextlib.suppress(EOFError, OSError):
             conn.recv()
     finally:

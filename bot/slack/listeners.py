@@ -46,11 +46,31 @@ class Listeners:
 
     async def propose_fix(self, ack: AsyncAck, body: dict[str, Any],
                           client: AsyncWebClient) -> None:
-        """Rendered now; the remediation feature wires it to a proposal with approvals."""
+        """`fix <host>` as the clicker: the plan is posted as a new message in the channel."""
         await ack()
-        host = str(body["actions"][0].get("value", "")) or "this host"
+        host = str(body["actions"][0].get("value", ""))
+        button = self._button_reply(body, client)
+        reply = SlashReply(client, button.channel, self.runtime.poster, button.response_url)
+        inv = Invocation(f"fix {host}", _user(body), button.channel, reply)
+        self.runtime.spawn(execute(inv, self.registry, self.runtime))
+
+    async def approve(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        self._decide(body, client, approve=True)
+
+    async def reject(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        self._decide(body, client, approve=False)
+
+    def _decide(self, body: dict[str, Any], client: AsyncWebClient, *, approve: bool) -> None:
         reply = self._button_reply(body, client)
-        self.runtime.spawn(reply.private(notice_message(messages.slack_propose_fix_later(host))))
+        approvals = self.runtime.approvals
+        value = str(body["actions"][0].get("value", ""))
+        if approvals is None or not value.isdigit():
+            self.runtime.spawn(reply.private(notice_message(messages.slack_no_changes())))
+            return
+        decide = approvals.approve if approve else approvals.reject
+        self.runtime.spawn(decide(int(value), _user(body), reply))
 
     async def mention(self, ack: AsyncAck, event: dict[str, Any],
                       client: AsyncWebClient) -> None:

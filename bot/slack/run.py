@@ -7,22 +7,26 @@ import asyncio
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot import messages
-from bot.config import load_config, ssh_password
+from bot.config import SlackAccess, load_config, ssh_password
 from bot.errors import ConfigError
 from bot.esx.ssh import SshSettings, SshTransport
+from bot.remediation.setup import open_remediation, pyvmomi_vcenter
 from bot.slack.app import build_app
 from bot.slack.client import api_url, make_client
 from bot.slack.fleet import FleetProcess
 from bot.slack.runtime import Runtime
 from bot.slack.server import EVENTS_PATH, start_site, web_app
+from bot.store import store_url
 from commands.catalog import build_registry
 
 HTTP_NEEDS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
@@ -54,6 +58,7 @@ async def serve(opts: Options) -> int:
         app = build_app(client=make_client(secrets["SLACK_BOT_TOKEN"], api_url()),
                         signing_secret=secrets["SLACK_SIGNING_SECRET"],
                         registry=build_registry(), runtime=runtime)
+        runtime.start_sweeper()
         runner = await start_site(web_app(runtime, app), opts.host, opts.port)
         try:
             _say(f"serving {len(runtime.inventory)} host(s) on "
@@ -71,6 +76,7 @@ async def socket(opts: Options) -> int:
                         signing_secret=os.environ.get("SLACK_SIGNING_SECRET", ""),
                         registry=build_registry(), runtime=runtime)
         handler = AsyncSocketModeHandler(app, secrets["SLACK_APP_TOKEN"])  # inside the loop
+        runtime.start_sweeper()
         runner = await start_site(web_app(runtime, None), opts.host, opts.port)
         try:
             await handler.connect_async()  # type: ignore[no-untyped-call]
@@ -87,14 +93,8 @@ async def socket(opts: Options) -> int:
 async def runtime_for(opts: Options) -> AsyncIterator[Runtime]:
     """The demo fleet (`--demo`) or the configured inventory, closed at the end."""
     if opts.demo:
-        parallel = int(os.environ.get("AIO_DEMO_SSH_PARALLEL") or DEMO_SSH_PARALLEL)
-        async with FleetProcess(opts.demo_hosts, parallel) as fleet:
-            assert fleet.transport is not None
-            runtime = Runtime(fleet.inventory, fleet.transport)
-            try:
-                yield runtime
-            finally:
-                await runtime.close()
+        async with _demo_runtime(opts) as runtime:
+            yield runtime
         return
     config = load_config()
     transport = SshTransport(SshSettings(
@@ -103,11 +103,50 @@ async def runtime_for(opts: Options) -> AsyncIterator[Runtime]:
         command_timeout=config.ssh.command_timeout, max_parallel=config.ssh.max_parallel))
     runtime = Runtime(config.inventory, transport, config.thresholds, config.slack,
                       concurrency=config.ssh.max_parallel)
+    if config.vcenter is not None:
+        runtime.vcenter = pyvmomi_vcenter(config.vcenter)
+        runtime.remediation = await open_remediation(
+            store_url(), runtime.vcenter, config.inventory, transport,
+            approvers=config.slack.approvers, thresholds=config.thresholds,
+            settings=config.remediation)
     try:
         yield runtime
     finally:
-        await runtime.close()
+        await _close(runtime)
         await transport.close()
+
+
+@asynccontextmanager
+async def _demo_runtime(opts: Options) -> AsyncIterator[Runtime]:
+    """The demo fleet (in a child process, or shared through `AIO_DEMO_FLEET`), its vCenter
+    stand-in, a store (`AIO_BOT_DB`, else a temporary SQLite file) and the approvers in
+    `AIO_BOT_APPROVERS` (comma-separated Slack user IDs)."""
+    parallel = int(os.environ.get("AIO_DEMO_SSH_PARALLEL") or DEMO_SSH_PARALLEL)
+    manifest = os.environ.get("AIO_DEMO_FLEET")
+    approvers = tuple(a.strip() for a in os.environ.get("AIO_BOT_APPROVERS", "").split(",")
+                      if a.strip())
+    with tempfile.TemporaryDirectory(prefix="aio-bot-serve-") as tmp:
+        url = os.environ.get("AIO_BOT_DB") or str(Path(tmp) / "aio-bot.db")
+        async with FleetProcess(opts.demo_hosts, parallel,
+                                Path(manifest) if manifest else None) as fleet:
+            assert fleet.transport is not None and fleet.vcenter is not None
+            runtime = Runtime(fleet.inventory, fleet.transport, vcenter=fleet.vcenter,
+                              access=SlackAccess(approvers=approvers))
+            runtime.remediation = await open_remediation(
+                url, fleet.vcenter, fleet.inventory, fleet.transport, approvers=approvers,
+                thresholds=runtime.thresholds, poll_interval=0.5)
+            try:
+                yield runtime
+            finally:
+                await _close(runtime)
+
+
+async def _close(runtime: Runtime) -> None:
+    await runtime.close()
+    if runtime.remediation is not None:
+        await runtime.remediation.store.close()
+    if runtime.vcenter is not None:
+        await runtime.vcenter.close()
 
 
 async def _until_stopped() -> None:

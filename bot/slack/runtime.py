@@ -15,9 +15,12 @@ from bot.config import SlackAccess
 from bot.esx.collect import Progress
 from bot.esx.transport import Transport
 from bot.inventory import Inventory
+from bot.remediation.service import Remediation
+from bot.slack.approvals import Approvals
 from bot.slack.dedupe import SeenKeys
 from bot.slack.metrics import Metrics
 from bot.slack.poster import ResponsePoster
+from bot.vsphere.api import VCenter
 from commands.context import Context
 
 log = logging.getLogger(__name__)
@@ -34,11 +37,17 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     seen: SeenKeys = field(default_factory=SeenKeys)
     poster: ResponsePoster = field(default_factory=ResponsePoster)
+    vcenter: VCenter | None = None
+    remediation: Remediation | None = None
+    approvals: Approvals | None = None  # set by build_app (it needs the Web API client)
+    sweep_interval: float = 60.0  # seconds between two expiry sweeps of proposed requests
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
-    def context(self, caller: str, progress: Progress | None = None) -> Context:
+    def context(self, caller: str, progress: Progress | None = None,
+                channel: str | None = None) -> Context:
         return Context(self.inventory, self.transport, self.thresholds, caller=caller,
-                       concurrency=self.concurrency, progress=progress)
+                       concurrency=self.concurrency, progress=progress, vcenter=self.vcenter,
+                       remediation=self.remediation, channel=channel)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run `work` in the background, holding a reference until it ends."""
@@ -56,6 +65,19 @@ class Runtime:
         """Wait for the background work (for tests and a clean shutdown)."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    def start_sweeper(self) -> None:
+        """Expire proposed requests past their time and say so on their messages."""
+        if self.approvals is not None:
+            self.spawn(self._sweep(self.approvals))
+
+    async def _sweep(self, approvals: Approvals) -> None:
+        while True:
+            try:
+                await approvals.sweep_expired()
+            except Exception:  # a store hiccup must not end the sweeper
+                log.exception("expiry sweep failed")
+            await asyncio.sleep(self.sweep_interval)
 
     async def close(self) -> None:
         for task in list(self._tasks):
