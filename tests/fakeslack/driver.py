@@ -259,6 +259,17 @@ class SlackDriver:
         response.response_url = payload["response_url"]
         return response
 
+    async def post_payload(self, payload: JsonDict) -> DriverResponse:
+        """Deliver an interactive payload again, as Slack does when it retries."""
+        response = await self._post(
+            urlencode({"payload": json.dumps(payload)}).encode(),
+            "application/x-www-form-urlencoded",
+            timestamp_offset=0,
+            bad_signature=False,
+        )
+        response.response_url = payload.get("response_url")
+        return response
+
     async def event(
         self,
         event: JsonDict,

@@ -1,0 +1,84 @@
+"""Two `aio-bot serve` processes sharing one store (SQLite file, or a real PostgreSQL) and
+one demo fleet: a request clicked twice, delivered twice, and approved by two approvers at
+once, across both processes, runs once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from bot.demo import DemoFleet
+from bot.slack.fleet import write_manifest
+from bot.slack.views.plan import APPROVE
+from bot.store import open_store
+from tests import fakeslack
+from tests.fakeslack import FakeSlack, SlackDriver
+from tests.fakeslack.driver import block_actions_payload
+from tests.slack_helpers import BOT_TOKEN, SECRET, all_text, assert_every_message_valid
+
+fake_slack = fakeslack.fake_slack
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@asynccontextmanager
+async def replica(fake: FakeSlack, env: dict[str, str]) -> AsyncIterator[SlackDriver]:
+    """`python -m bot serve --demo` on the shared fleet and store; a driver signed for it."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", "--demo", "--host", "127.0.0.1", "--port", "0",
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+        assert line.startswith("aio-bot: serving"), line
+        async with SlackDriver(line.split()[-1], SECRET, fake) as driver:
+            yield driver
+    finally:
+        proc.terminate()
+        _, stderr = await asyncio.wait_for(proc.communicate(), 20)
+        assert "Traceback" not in stderr.decode(), stderr.decode()[-2000:]
+
+
+async def test_one_execution_across_two_replicas(
+    fake_slack: FakeSlack, db_url: str, tmp_path: Path
+) -> None:
+    async with DemoFleet() as demo, AsyncExitStack() as stack:
+        manifest = tmp_path / "fleet.json"
+        write_manifest(demo, manifest)
+        env = {**os.environ, "SLACK_API_URL": fake_slack.api_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
+               "SLACK_SIGNING_SECRET": SECRET, "AIO_DEMO_FLEET": str(manifest),
+               "AIO_BOT_DB": db_url, "AIO_BOT_APPROVERS": "U0ALICE,U0BOB"}
+        one, two = await asyncio.gather(stack.enter_async_context(replica(fake_slack, env)),
+                                        stack.enter_async_context(replica(fake_slack, env)))
+        await one.slash("/aio", "migrate vdi-eng-016")
+        plan = await fake_slack.wait_for_message(
+            lambda m: "only approvers can approve" in all_text(m), timeout=30)
+        payload = block_actions_payload(fake_slack, plan, APPROVE, user_id="U0ALICE")
+        clicks: list[Any] = [
+            one.click(plan, APPROVE, user_id="U0ALICE"),
+            two.click(plan, APPROVE, user_id="U0BOB"),
+            one.click(plan, APPROVE, user_id="U0BOB"),
+            one.post_payload(payload),  # the same delivery, twice, to both replicas
+            two.post_payload(payload),
+        ]
+        assert all(r.status == 200 for r in await asyncio.gather(*clicks))
+        await fake_slack.wait_for_message(
+            lambda m: m.get("ts") == plan["ts"] and "Done" in all_text(m), timeout=60)
+        await fake_slack.wait_for_message(
+            lambda m: m.get("thread_ts") == plan["ts"] and m["text"].startswith("Done:"),
+            timeout=30)
+
+    store = open_store(db_url)
+    try:
+        [request] = await store.requests()
+        events = [e.event for e in await store.audit_trail(request_id=request.id)]
+    finally:
+        await store.close()
+    assert request.state.value == "succeeded"
+    assert events.count("approved") == 1 and events.count("step-started") == 1
+    assert events.count("step-succeeded") == 1
+    assert_every_message_valid(fake_slack)
