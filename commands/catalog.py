@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from commands import approve, audit, check, fix, migrate, power_off, raise_limit, reboot, scan, top
+from commands import (
+    approve,
+    audit,
+    check,
+    fix,
+    migrate,
+    power_off,
+    raise_limit,
+    reboot,
+    scan,
+    summary,
+    top,
+)
 from commands.help import make_help
 from commands.registry import Registry
 
 
 def build_registry() -> Registry:
     registry = Registry()
-    for module in (top, check, scan, fix, migrate, raise_limit, reboot, power_off, audit):
+    for module in (top, check, scan, fix, migrate, raise_limit, reboot, power_off, audit,
+                   summary):
         registry.add(module.COMMAND)
     registry.add(approve.APPROVE)
     registry.add(approve.REJECT)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from bot.assess import Assessment
 from bot.esx.collect import HostFailure
 from bot.esx.report import HostReport, VmUsage
+from bot.history.summary import SummaryResult as SummaryResult  # built by the engine
 from bot.remediation.plan import Plan
 from bot.remediation.service import Outcome
 from bot.store.api import AuditEntry, Request
@@ -94,4 +95,4 @@ class AuditResult:
 
 
 Result = (TopResult | CheckResult | ScanResult | HelpResult | PlanResult | OutcomeResult
-          | RequestResult | AuditResult)
+          | RequestResult | AuditResult | SummaryResult)

@@ -7,13 +7,16 @@ from typing import Any
 
 from bot.assess import Assessment
 from bot.console.changes_json import changes_dict
+from bot.console.history_view import summary_dict
 from bot.esx.collect import HostFailure
 from bot.esx.records import FdsWarning, FdsWarningSummary
 from bot.esx.report import HostReport, VmUsage
-from commands.results import CheckResult, HelpResult, Result, ScanResult, TopResult
+from commands.results import CheckResult, HelpResult, Result, ScanResult, SummaryResult, TopResult
 
 
 def to_dict(result: Result) -> dict[str, Any]:
+    if isinstance(result, SummaryResult):
+        return summary_dict(result)
     if isinstance(result, TopResult):
         doc = report_dict(result.report, limit=result.limit)
         doc["assessment"] = assessment_dict(result.assessment)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.console import changes
+from bot.console import changes, history_view
 from bot.console.grid import table
 from bot.esx.report import HostReport
 from commands.results import (
@@ -14,6 +14,7 @@ from commands.results import (
     RequestResult,
     Result,
     ScanResult,
+    SummaryResult,
     TopResult,
 )
 
@@ -21,6 +22,8 @@ BAR_WIDTH = 30
 
 
 def render(result: Result) -> str:
+    if isinstance(result, SummaryResult):
+        return history_view.render_summary(result)
     if isinstance(result, PlanResult):
         return changes.render_plan(result)
     if isinstance(result, OutcomeResult):

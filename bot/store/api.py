@@ -10,7 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # records of the fleet history (bot/history/records.py)
+    from collections.abc import Sequence
+
+    from bot.history.records import AlertRecord, Snapshot
 
 
 class State(StrEnum):
@@ -133,6 +138,70 @@ class Store(Protocol):
 
     async def release_lease(self, name: str, holder: str) -> bool:
         """Give the lease up early if `holder` holds it; whether it did."""
+        ...
+
+    # ---- fleet history (bot/history; SQL in bot/store/history.py) ----------------------
+
+    async def add_snapshots(self, snapshots: Sequence[Snapshot]) -> int:
+        """Store one scan's snapshots (a host's snapshot at the same instant is kept once);
+        how many were new."""
+        ...
+
+    async def snapshots(self, host: str | None = None, since: datetime | None = None,
+                        until: datetime | None = None) -> list[Snapshot]:
+        """Snapshots in [since, until] (both inclusive), oldest first."""
+        ...
+
+    async def latest_snapshots(self, *, before: datetime | None = None) -> list[Snapshot]:
+        """Each host's newest snapshot (strictly before `before` when given), by host."""
+        ...
+
+    async def prune_snapshots(self, before: datetime) -> int:
+        """Delete snapshots taken before `before` (retention); how many."""
+        ...
+
+    async def open_alert(self, host: str, level: str, state: dict[str, Any], *,
+                         now: datetime) -> AlertRecord | None:
+        """Open an incident for `host`; None when one is already active (one per host)."""
+        ...
+
+    async def update_alert(self, alert_id: int, level: str, state: dict[str, Any], *,
+                           now: datetime) -> AlertRecord | None:
+        """New level and figures for an active incident; None when it is resolved."""
+        ...
+
+    async def resolve_alert(self, alert_id: int, state: dict[str, Any], *,
+                            now: datetime) -> AlertRecord | None:
+        """Resolve an active incident (compare-and-set); None when it already was."""
+        ...
+
+    async def set_alert_message(self, alert_id: int, channel: str, ts: str) -> None:
+        """Where the incident's one Slack message lives, to update it in place."""
+        ...
+
+    async def get_alert(self, alert_id: int) -> AlertRecord | None: ...
+
+    async def active_alert(self, host: str) -> AlertRecord | None: ...
+
+    async def active_alerts(self) -> list[AlertRecord]:
+        """Every open incident, oldest first."""
+        ...
+
+    async def alerts(self, since: datetime, until: datetime | None = None) -> list[AlertRecord]:
+        """Incidents overlapping [since, until]: open, or resolved at/after `since`."""
+        ...
+
+    async def claim_firing(self, job: str, fire_at: datetime, holder: str, *,
+                           now: datetime) -> bool:
+        """Record that `holder` runs `job`'s firing scheduled at `fire_at`; False when that
+        firing was claimed before, by anyone (so a firing runs once)."""
+        ...
+
+    async def finish_firing(self, job: str, fire_at: datetime, outcome: str, *,
+                            now: datetime) -> None: ...
+
+    async def last_firing(self, job: str) -> datetime | None:
+        """The newest claimed firing time of `job`."""
         ...
 
     async def close(self) -> None: ...

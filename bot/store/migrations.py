@@ -83,6 +83,57 @@ _LEASES = """CREATE TABLE leases (
     acquired_at {ts} NOT NULL
 )"""
 
+_SNAPSHOTS = """CREATE TABLE snapshots (
+    id {id},
+    host TEXT NOT NULL,
+    cluster TEXT,
+    at {ts} NOT NULL,
+    in_use INTEGER NOT NULL,
+    runtime_limit INTEGER NOT NULL,
+    configured_limit INTEGER,
+    fds_warnings INTEGER NOT NULL DEFAULT 0,
+    fds_last {ts},
+    hostd_restarts INTEGER NOT NULL DEFAULT 0,
+    hostd_dumps INTEGER NOT NULL DEFAULT 0,
+    hostd_last {ts},
+    top_vms TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (host, at)
+)"""
+_ALERTS = """CREATE TABLE alerts (
+    id {id},
+    host TEXT NOT NULL,
+    opened_at {ts} NOT NULL,
+    updated_at {ts} NOT NULL,
+    resolved_at {ts},
+    level TEXT NOT NULL,
+    peak_level TEXT NOT NULL,
+    channel TEXT,
+    message_ts TEXT,
+    last_state TEXT NOT NULL DEFAULT '{{}}',
+    version INTEGER NOT NULL DEFAULT 1
+)"""
+_JOB_RUNS = """CREATE TABLE job_runs (
+    job TEXT NOT NULL,
+    fire_at {ts} NOT NULL,
+    holder TEXT NOT NULL,
+    started_at {ts} NOT NULL,
+    finished_at {ts},
+    outcome TEXT,
+    PRIMARY KEY (job, fire_at)
+)"""
+_HISTORY_INDEXES = (
+    "CREATE INDEX snapshots_at ON snapshots (at)",
+    # one active incident per host: two replicas can never both open one
+    "CREATE UNIQUE INDEX alerts_one_active ON alerts (host) WHERE resolved_at IS NULL",
+    "CREATE INDEX alerts_opened ON alerts (opened_at)",
+)
+
+
+def _history(dialect: dict[str, str]) -> tuple[str, ...]:
+    return (_SNAPSHOTS.format(**dialect), _ALERTS.format(**dialect),
+            _JOB_RUNS.format(**dialect), *_HISTORY_INDEXES)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "requests and append-only audit",
@@ -92,6 +143,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(2, "leases for once-only scheduled work",
               sqlite=(_LEASES.format(**_SQLITE),), postgres=(_LEASES.format(**_PG),)),
+    Migration(3, "history: snapshots, alert incidents, scheduled-job firings",
+              sqlite=_history(_SQLITE), postgres=_history(_PG)),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -9,10 +9,12 @@ every value is a bound parameter."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.store import migrations
+from bot.history.records import AlertRecord, Snapshot
+from bot.store import history, migrations
 from bot.store.api import TRANSITIONS, AuditEntry, NewRequest, Request, State
 from bot.store.conn import Dialect, Runner, Tx
 from bot.store.dburl import mask_url
@@ -154,6 +156,66 @@ class SqlStore:
         sql = "DELETE FROM leases WHERE name = ? AND holder = ? RETURNING name"
         return await self._runner.run(lambda tx: tx.execute(sql, (name, holder)).one()
                                       is not None)
+
+    # ---- fleet history: SQL in bot/store/history.py --------------------------------------
+
+    async def add_snapshots(self, snapshots: Sequence[Snapshot]) -> int:
+        items = list(snapshots)
+        return await self._runner.run(lambda tx: history.add_snapshots(tx, items))
+
+    async def snapshots(self, host: str | None = None, since: datetime | None = None,
+                        until: datetime | None = None) -> list[Snapshot]:
+        return await self._runner.run(lambda tx: history.snapshots(tx, host, since, until),
+                                      write=False)
+
+    async def latest_snapshots(self, *, before: datetime | None = None) -> list[Snapshot]:
+        return await self._runner.run(lambda tx: history.latest_snapshots(tx, before),
+                                      write=False)
+
+    async def prune_snapshots(self, before: datetime) -> int:
+        return await self._runner.run(lambda tx: history.prune_snapshots(tx, before))
+
+    async def open_alert(self, host: str, level: str, state: dict[str, Any], *,
+                         now: datetime) -> AlertRecord | None:
+        return await self._runner.run(lambda tx: history.open_alert(tx, host, level, state, now))
+
+    async def update_alert(self, alert_id: int, level: str, state: dict[str, Any], *,
+                           now: datetime) -> AlertRecord | None:
+        return await self._runner.run(
+            lambda tx: history.update_alert(tx, alert_id, level, state, now))
+
+    async def resolve_alert(self, alert_id: int, state: dict[str, Any], *,
+                            now: datetime) -> AlertRecord | None:
+        return await self._runner.run(
+            lambda tx: history.resolve_alert(tx, alert_id, state, now))
+
+    async def set_alert_message(self, alert_id: int, channel: str, ts: str) -> None:
+        await self._runner.run(lambda tx: history.set_alert_message(tx, alert_id, channel, ts))
+
+    async def get_alert(self, alert_id: int) -> AlertRecord | None:
+        return await self._runner.run(lambda tx: history.get_alert(tx, alert_id), write=False)
+
+    async def active_alert(self, host: str) -> AlertRecord | None:
+        found = await self._runner.run(lambda tx: history.active_alerts(tx, host), write=False)
+        return found[0] if found else None
+
+    async def active_alerts(self) -> list[AlertRecord]:
+        return await self._runner.run(lambda tx: history.active_alerts(tx, None), write=False)
+
+    async def alerts(self, since: datetime, until: datetime | None = None) -> list[AlertRecord]:
+        return await self._runner.run(lambda tx: history.alerts(tx, since, until), write=False)
+
+    async def claim_firing(self, job: str, fire_at: datetime, holder: str, *,
+                           now: datetime) -> bool:
+        return await self._runner.run(
+            lambda tx: history.claim_firing(tx, job, fire_at, holder, now))
+
+    async def finish_firing(self, job: str, fire_at: datetime, outcome: str, *,
+                            now: datetime) -> None:
+        await self._runner.run(lambda tx: history.finish_firing(tx, job, fire_at, outcome, now))
+
+    async def last_firing(self, job: str) -> datetime | None:
+        return await self._runner.run(lambda tx: history.last_firing(tx, job), write=False)
 
     async def close(self) -> None:
         await self._runner.close()

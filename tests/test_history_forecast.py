@@ -1,0 +1,89 @@
+"""The forecast on synthetic histories: rising, flat, falling, noisy, too short, at limit."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+
+from bot.history.forecast import ForecastSettings, fit, forecast, human_duration
+from tests.test_history_helpers import LIMIT, T0, snap
+
+
+def series(values: list[int], every: timedelta = timedelta(minutes=10), host: str = "h"):
+    return [snap(host, T0 + every * i, v) for i, v in enumerate(values)]
+
+
+def test_rising_line_gives_the_eta_from_the_latest_reading() -> None:
+    # +600 handles per hour, sampled every 10 minutes for 3 hours
+    history = series([20000 + 100 * i for i in range(19)])
+    fc = forecast(history)
+    assert fc.kind == "rising" and fc.rising
+    assert fc.slope_per_hour == pytest.approx(600)
+    assert fc.r2 == pytest.approx(1.0)
+    latest = history[-1]
+    expected = latest.at + timedelta(hours=(LIMIT - latest.in_use) / 600)
+    assert fc.eta is not None and abs(fc.eta - expected) < timedelta(seconds=1)
+    assert "reaches the limit in about" in fc.describe(latest.at)
+
+
+def test_flat_history_is_not_rising() -> None:
+    fc = forecast(series([25000] * 12))
+    assert fc.kind == "flat" and fc.eta is None and fc.slope_per_hour == 0
+    assert fc.describe() == "not rising"
+
+
+def test_tiny_slope_within_epsilon_is_flat() -> None:
+    # +10 handles/h is under 0.1 % of the limit (32.8/h): noise, not a trend
+    fc = forecast(series([25000 + (i * 10) // 6 for i in range(12)]))
+    assert fc.kind == "flat" and fc.eta is None
+
+
+def test_falling_history() -> None:
+    fc = forecast(series([30000 - 200 * i for i in range(12)]))
+    assert fc.kind == "falling" and fc.eta is None and fc.slope_per_hour < 0
+
+
+def test_noisy_history_gets_no_eta() -> None:
+    rng = random.Random(7)
+    values = [24000 + rng.randint(-3000, 3000) + 20 * i for i in range(30)]
+    fc = forecast(series(values))
+    assert fc.r2 is not None and fc.r2 < 0.5
+    assert fc.kind == "flat" and fc.eta is None and fc.noisy
+    assert "no clear trend" in fc.describe()
+
+
+@pytest.mark.parametrize("values,every", [
+    ([20000, 21000], timedelta(minutes=30)),  # two points
+    ([20000, 21000, 22000], timedelta(minutes=5)),  # three points over 10 minutes
+    ([], timedelta(minutes=5)),
+])
+def test_too_short(values: list[int], every: timedelta) -> None:
+    fc = forecast(series(values, every))
+    assert fc.kind == "too_short" and fc.eta is None
+
+
+def test_already_at_or_over_the_limit() -> None:
+    history = series([30000, 31500, LIMIT])
+    fc = forecast(history)
+    assert fc.kind == "at_limit" and fc.eta == history[-1].at
+
+
+def test_window_keeps_only_recent_points() -> None:
+    # falling long ago, rising in the last 6 hours: the window sees only the rise
+    old = series([30000 - 500 * i for i in range(10)], timedelta(hours=1))
+    start = old[-1].at + timedelta(hours=1)
+    recent = [snap("h", start + timedelta(minutes=30 * i), 20000 + 300 * i) for i in range(12)]
+    fc = forecast(old + recent, ForecastSettings(window=timedelta(hours=6)))
+    assert fc.kind == "rising" and fc.points == 12
+    assert fc.slope_per_hour == pytest.approx(600)
+
+
+def test_fit_and_durations() -> None:
+    assert fit([0, 1, 2], [1, 3, 5]) == (pytest.approx(2.0), pytest.approx(1.0))
+    with pytest.raises(ValueError):
+        fit([1, 1], [2, 3])
+    assert human_duration(timedelta(seconds=30)) == "under a minute"
+    assert human_duration(timedelta(minutes=190)) == "3 h 10 min"
+    assert human_duration(timedelta(days=2, hours=4)) == "2 d 4 h"
