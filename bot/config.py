@@ -56,6 +56,8 @@ class RemediationConfig:
     dry_run: bool = False
     allow_self_approval: bool = False
     reboot_timeout_minutes: float = 20.0
+    lease_seconds: float = 60.0  # a running request not renewed this long was interrupted
+    sweep_seconds: float = 60.0  # how often expiry and interrupted requests are checked
 
 
 @dataclass(frozen=True)
@@ -203,13 +205,26 @@ def _vcenter(t: Mapping[str, Any], base: Path) -> VCenterConfig:
 def _remediation(t: Mapping[str, Any]) -> RemediationConfig:
     expiry = float(_get(t, "expiry_minutes", (int, float), 30.0, "remediation"))
     reboot = float(_get(t, "reboot_timeout_minutes", (int, float), 20.0, "remediation"))
-    if expiry <= 0 or reboot <= 0:
+    lease = float(_get(t, "lease_seconds", (int, float), 60.0, "remediation"))
+    sweep = float(_get(t, "sweep_seconds", (int, float), 60.0, "remediation"))
+    if min(expiry, reboot, lease, sweep) <= 0:
         raise ConfigError("`remediation` times must be positive.")
     return RemediationConfig(
         expiry_minutes=expiry,
         dry_run=_get(t, "dry_run", bool, False, "remediation"),
         allow_self_approval=_get(t, "allow_self_approval", bool, False, "remediation"),
-        reboot_timeout_minutes=reboot)
+        reboot_timeout_minutes=reboot, lease_seconds=lease, sweep_seconds=sweep)
+
+
+def demo_remediation(env: Mapping[str, str] = os.environ) -> RemediationConfig:
+    """The demo's remediation settings: defaults, with lease and sweep times from
+    AIO_BOT_LEASE_SECONDS / AIO_BOT_SWEEP_SECONDS (used by the replica tests)."""
+    try:
+        lease = float(env.get("AIO_BOT_LEASE_SECONDS") or 60)
+        sweep = float(env.get("AIO_BOT_SWEEP_SECONDS") or 60)
+    except ValueError:
+        raise ConfigError("AIO_BOT_LEASE_SECONDS and AIO_BOT_SWEEP_SECONDS are seconds.") from None
+    return RemediationConfig(lease_seconds=lease, sweep_seconds=sweep)
 
 
 def vcenter_password(env: Mapping[str, str] = os.environ) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -27,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @asynccontextmanager
 async def replica(fake: FakeSlack, env: dict[str, str]) -> AsyncIterator[SlackDriver]:
-    """`python -m bot serve --demo` on the shared fleet and store; a driver signed for it."""
+    """`python -m bot serve --demo` on the shared fleet and store; a driver signed for it
+    (its `.proc` is the process)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "serve", "--demo", "--host", "127.0.0.1", "--port", "0",
         cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
@@ -36,11 +38,20 @@ async def replica(fake: FakeSlack, env: dict[str, str]) -> AsyncIterator[SlackDr
         line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
         assert line.startswith("aio-bot: serving"), line
         async with SlackDriver(line.split()[-1], SECRET, fake) as driver:
+            driver.proc = proc  # type: ignore[attr-defined]
             yield driver
     finally:
-        proc.terminate()
+        if proc.returncode is None:
+            proc.terminate()
         _, stderr = await asyncio.wait_for(proc.communicate(), 20)
-        assert "Traceback" not in stderr.decode(), stderr.decode()[-2000:]
+        if proc.returncode != -signal.SIGKILL:
+            assert "Traceback" not in stderr.decode(), stderr.decode()[-2000:]
+
+
+def shared_env(fake: FakeSlack, manifest: Path, db_url: str, **extra: str) -> dict[str, str]:
+    return {**os.environ, "SLACK_API_URL": fake.api_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET, "AIO_DEMO_FLEET": str(manifest),
+            "AIO_BOT_DB": db_url, "AIO_BOT_APPROVERS": "U0ALICE,U0BOB", **extra}
 
 
 async def test_one_execution_across_two_replicas(
@@ -49,9 +60,7 @@ async def test_one_execution_across_two_replicas(
     async with DemoFleet() as demo, AsyncExitStack() as stack:
         manifest = tmp_path / "fleet.json"
         write_manifest(demo, manifest)
-        env = {**os.environ, "SLACK_API_URL": fake_slack.api_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
-               "SLACK_SIGNING_SECRET": SECRET, "AIO_DEMO_FLEET": str(manifest),
-               "AIO_BOT_DB": db_url, "AIO_BOT_APPROVERS": "U0ALICE,U0BOB"}
+        env = shared_env(fake_slack, manifest, db_url)
         one, two = await asyncio.gather(stack.enter_async_context(replica(fake_slack, env)),
                                         stack.enter_async_context(replica(fake_slack, env)))
         await one.slash("/aio", "migrate vdi-eng-016")
@@ -82,3 +91,38 @@ async def test_one_execution_across_two_replicas(
     assert events.count("approved") == 1 and events.count("step-started") == 1
     assert events.count("step-succeeded") == 1
     assert_every_message_valid(fake_slack)
+
+
+async def test_a_replica_killed_mid_execution_leaves_a_definite_reported_state(
+    fake_slack: FakeSlack, db_url: str, tmp_path: Path
+) -> None:
+    async with DemoFleet() as demo, AsyncExitStack() as stack:
+        manifest = tmp_path / "fleet.json"
+        write_manifest(demo, manifest)
+        env = shared_env(fake_slack, manifest, db_url, AIO_BOT_LEASE_SECONDS="2",
+                         AIO_BOT_SWEEP_SECONDS="0.5")
+        one, two = await asyncio.gather(stack.enter_async_context(replica(fake_slack, env)),
+                                        stack.enter_async_context(replica(fake_slack, env)))
+        await one.slash("/aio", "fix host03")  # evacuate, then reboot: several steps
+        plan = await fake_slack.wait_for_message(
+            lambda m: "only approvers can approve" in all_text(m), timeout=30)
+        await one.click(plan, APPROVE, user_id="U0ALICE")
+        await fake_slack.wait_for_message(
+            lambda m: m.get("thread_ts") == plan["ts"] and m["text"].startswith("Migrating"),
+            timeout=30)
+        one.proc.kill()  # type: ignore[attr-defined]
+        await fake_slack.wait_for_message(
+            lambda m: m.get("ts") == plan["ts"] and "Interrupted" in all_text(m), timeout=30)
+        note = await fake_slack.wait_for_message(
+            lambda m: m.get("thread_ts") == plan["ts"] and "Interrupted" in m["text"],
+            timeout=10)
+        assert "check host03" in note["text"]
+
+    store = open_store(db_url)
+    try:
+        [request] = await store.requests()
+        events = [e.event for e in await store.audit_trail(request_id=request.id)]
+    finally:
+        await store.close()
+    assert request.state.value == "failed" and "Interrupted" in (request.outcome or "")
+    assert events[-1] == "failed"

@@ -6,9 +6,13 @@ each step is re-checked just before it runs, and every step lands in the audit t
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
@@ -21,6 +25,7 @@ from bot.remediation.plan import Plan, Step, StepKind
 from bot.store.api import NewRequest, Request, State, Store
 
 log = logging.getLogger(__name__)
+SYSTEM = "aio-bot"
 
 EXECUTORS: dict[StepKind, ModuleType] = {
     StepKind.RAISE_LIMIT: raise_limit,
@@ -29,6 +34,12 @@ EXECUTORS: dict[StepKind, ModuleType] = {
     StepKind.POWER_OFF: power_off,
 }
 DEFAULT_EXPIRY = timedelta(minutes=30)
+LEASE_TTL = 60.0  # seconds: a request whose runner stopped renewing is taken as interrupted
+
+
+def process_id() -> str:
+    """Who runs a request, for its lease: host, pid and a random part (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class RequestRefused(UsageError):
@@ -53,6 +64,9 @@ class Remediation:
     policy: ApprovalPolicy
     expiry: timedelta = DEFAULT_EXPIRY
     clock: Callable[[], datetime] = _utcnow
+    holder: str = field(default_factory=process_id)
+    lease_ttl: float = LEASE_TTL
+    _mine: set[int] = field(default_factory=set, repr=False)  # requests this process runs
 
     async def propose(self, plan: Plan, requested_by: str, channel: str | None = None
                       ) -> Request:
@@ -73,9 +87,17 @@ class Remediation:
         if refusal:
             await self._audit(request, user, "approval-refused", {"reason": refusal})
             raise RequestRefused(refusal)
-        approved = await self._move(request, State.PROPOSED, State.APPROVED, user,
-                                    approved_by=user)
-        return await self._execute(approved, user, say, on_start)
+        if not await self.store.lease(_lease(request), self.holder, self.lease_ttl,
+                                      self.clock()):
+            raise RequestRefused(f"Request #{request.id} is being approved by someone else.")
+        self._mine.add(request.id)
+        try:
+            approved = await self._move(request, State.PROPOSED, State.APPROVED, user,
+                                        approved_by=user)
+            return await self._execute(approved, user, say, on_start)
+        finally:
+            self._mine.discard(request.id)
+            await self.store.release_lease(_lease(request), self.holder)
 
     async def reject(self, request_id: int, user: str) -> Request:
         """The requester cancels; an approver rejects; nobody else may."""
@@ -115,8 +137,61 @@ class Remediation:
             raise RequestRefused(f"Request #{request.id} is already {state}.")
         return moved
 
+    async def recover_interrupted(self) -> list[Request]:
+        """Requests left approved or running by a bot process that stopped (its lease ran
+        out) end as failed, with what the audit says was done: a definite, reported state."""
+        ended = []
+        for request in await self.store.requests(states=frozenset({State.APPROVED,
+                                                                   State.RUNNING})):
+            if request.id in self._mine:
+                continue
+            if not await self.store.lease(_lease(request), self.holder, self.lease_ttl,
+                                          self.clock()):
+                continue  # its runner is alive
+            summary = await self._interrupted_summary(request)
+            moved = await self.store.transition(
+                request.id, request.state, State.FAILED, actor=SYSTEM, now=self.clock(),
+                detail={"interrupted": summary}, outcome=summary)
+            await self.store.release_lease(_lease(request), self.holder)
+            if moved is not None:
+                ended.append(moved)
+        return ended
+
+    async def _interrupted_summary(self, request: Request) -> str:
+        plan = Plan.from_json(request.params["plan"])
+        trail = await self.store.audit_trail(request_id=request.id, limit=1000)
+        done = [str(e.detail.get("output", "")) for e in trail if e.event == "step-succeeded"]
+        started = sum(1 for e in trail if e.event == "step-started")
+        if started > len(done):
+            step = plan.steps[started - 1]
+            where = (f" Step {started} ({step.kind.value} {step.vm or step.host}) was under way: "
+                     f"check {step.host}{' and ' + step.target if step.target else ''}.")
+        else:
+            where = " No step was under way."
+        before = f" Done before: {' '.join(done)}" if done else ""
+        return (f"Interrupted: the bot process running this request stopped after "
+                f"{len(done)} of {len(plan.steps)} step(s).{where}{before}")
+
     async def _execute(self, request: Request, user: str, say: Say,
                        on_start: Callable[[Request], Awaitable[None]] | None) -> Outcome:
+        """Run under the request's lease (taken by `approve`), renewed while it runs."""
+        heartbeat = asyncio.create_task(self._heartbeat(request))
+        try:
+            return await self._execute_steps(request, user, say, on_start)
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(self, request: Request) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ttl / 3)
+            try:
+                await self.store.lease(_lease(request), self.holder, self.lease_ttl,
+                                       self.clock())
+            except Exception:  # a store hiccup: the next beat tries again
+                log.exception("could not renew the lease of request %d", request.id)
+
+    async def _execute_steps(self, request: Request, user: str, say: Say,
+                             on_start: Callable[[Request], Awaitable[None]] | None) -> Outcome:
         plan = Plan.from_json(request.params["plan"])
         try:
             await EXECUTORS[plan.steps[0].kind].check(plan.steps[0], self.executors)
@@ -168,6 +243,10 @@ class Remediation:
                      detail: dict[str, Any]) -> None:
         await self.store.audit(request.id, request.host, actor, event, detail,
                                now=self.clock())
+
+
+def _lease(request: Request) -> str:
+    return f"request:{request.id}"
 
 
 def _failure_summary(number: int, total: int, error: str, done: list[str]) -> str:

@@ -30,7 +30,8 @@ async def open_remediation(
                           reboot_timeout=settings.reboot_timeout_minutes * 60,
                           poll_interval=poll_interval)
     policy = ApprovalPolicy(frozenset(approvers), settings.allow_self_approval, group_members)
-    return Remediation(store, executors, policy, timedelta(minutes=settings.expiry_minutes))
+    return Remediation(store, executors, policy, timedelta(minutes=settings.expiry_minutes),
+                       lease_ttl=settings.lease_seconds)
 
 
 def pyvmomi_vcenter(config: VCenterConfig) -> VCenter:

@@ -24,15 +24,18 @@ class Approvals:
         self.remediation = remediation
         self.client = client
 
-    async def approve(self, request_id: int, user: str, reply: Reply) -> None:
+    async def approve(self, request_id: int, user: str, reply: Reply,
+                      origin: Posted | None = None) -> None:
+        """`origin`: the message the button sat on, for a click that beat the store's record
+        of where the plan was posted."""
         request = await self.remediation.store.get(request_id)
-        where = _where(request)
+        where = _where(request) or origin
 
         async def say(text: str) -> None:
             await self._thread(where, text)
 
         async def started(running: Request) -> None:
-            await self.show(running, note="Working on it; progress in the thread.")
+            await self.show(running, note="Working on it; progress in the thread.", where=where)
 
         try:
             outcome = await self.remediation.approve(request_id, user, say, on_start=started)
@@ -40,21 +43,23 @@ class Approvals:
             await reply.private(notice_message(str(err)))
             await self._refresh(request_id)
             return
-        await self.show(outcome.request)
+        await self.show(outcome.request, where=where)
         await self._thread(where, ("Done: " if outcome.ok else "Failed: ") + outcome.summary)
 
-    async def reject(self, request_id: int, user: str, reply: Reply) -> None:
+    async def reject(self, request_id: int, user: str, reply: Reply,
+                     origin: Posted | None = None) -> None:
         try:
             request = await self.remediation.reject(request_id, user)
         except RequestRefused as err:
             await reply.private(notice_message(str(err)))
             await self._refresh(request_id)
             return
-        await self.show(request)
+        await self.show(request, where=_where(request) or origin)
 
-    async def show(self, request: Request, note: str | None = None) -> None:
+    async def show(self, request: Request, note: str | None = None,
+                   where: Posted | None = None) -> None:
         """Re-render the request's message from the store's record."""
-        where = _where(request)
+        where = _where(request) or where
         if where is None:
             return
         message = plan_message(request, Plan.from_json(request.params["plan"]), note)
@@ -64,12 +69,16 @@ class Approvals:
             log.warning("could not update request #%d's message: %s", request.id,
                         err.response.get("error"))
 
-    async def sweep_expired(self) -> int:
-        """Expire what is due and say so on each message."""
+    async def sweep(self) -> int:
+        """Expire what is due, end what a stopped bot process left running, and say so on
+        each request's message (and in its thread for the interrupted ones)."""
         expired = await self.remediation.expire_due()
-        for request in expired:
+        interrupted = await self.remediation.recover_interrupted()
+        for request in expired + interrupted:
             await self.show(request)
-        return len(expired)
+        for request in interrupted:
+            await self._thread(_where(request), f"Failed: {request.outcome}")
+        return len(expired) + len(interrupted)
 
     async def _refresh(self, request_id: int) -> None:
         request = await self.remediation.store.get(request_id)

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
 from bot.slack.dispatch import Invocation, execute, slack_help
-from bot.slack.replies import ButtonReply, SlashReply, ThreadReply
+from bot.slack.replies import ButtonReply, Posted, SlashReply, ThreadReply
 from bot.slack.runtime import Runtime
 from bot.slack.views.help import help_message, notice_message
 from commands.registry import Registry
@@ -70,7 +70,8 @@ class Listeners:
             self.runtime.spawn(reply.private(notice_message(messages.slack_no_changes())))
             return
         decide = approvals.approve if approve else approvals.reject
-        self.runtime.spawn(decide(int(value), _user(body), reply))
+        origin = Posted(reply.channel, reply.message_ts) if reply.message_ts else None
+        self.runtime.spawn(decide(int(value), _user(body), reply, origin))
 
     async def mention(self, ack: AsyncAck, event: dict[str, Any],
                       client: AsyncWebClient) -> None:

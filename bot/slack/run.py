@@ -17,7 +17,7 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot import messages
-from bot.config import SlackAccess, load_config, ssh_password
+from bot.config import SlackAccess, demo_remediation, load_config, ssh_password
 from bot.errors import ConfigError
 from bot.esx.ssh import SshSettings, SshTransport
 from bot.remediation.setup import open_remediation, pyvmomi_vcenter
@@ -105,6 +105,7 @@ async def runtime_for(opts: Options) -> AsyncIterator[Runtime]:
                       concurrency=config.ssh.max_parallel)
     if config.vcenter is not None:
         runtime.vcenter = pyvmomi_vcenter(config.vcenter)
+        runtime.sweep_interval = config.remediation.sweep_seconds
         runtime.remediation = await open_remediation(
             store_url(), runtime.vcenter, config.inventory, transport,
             approvers=config.slack.approvers, thresholds=config.thresholds,
@@ -132,9 +133,11 @@ async def _demo_runtime(opts: Options) -> AsyncIterator[Runtime]:
             assert fleet.transport is not None and fleet.vcenter is not None
             runtime = Runtime(fleet.inventory, fleet.transport, vcenter=fleet.vcenter,
                               access=SlackAccess(approvers=approvers))
+            settings = demo_remediation()
+            runtime.sweep_interval = settings.sweep_seconds
             runtime.remediation = await open_remediation(
                 url, fleet.vcenter, fleet.inventory, fleet.transport, approvers=approvers,
-                thresholds=runtime.thresholds, poll_interval=0.5)
+                thresholds=runtime.thresholds, settings=settings, poll_interval=0.5)
             try:
                 yield runtime
             finally:

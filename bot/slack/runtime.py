@@ -74,7 +74,7 @@ class Runtime:
     async def _sweep(self, approvals: Approvals) -> None:
         while True:
             try:
-                await approvals.sweep_expired()
+                await approvals.sweep()
             except Exception:  # a store hiccup must not end the sweeper
                 log.exception("expiry sweep failed")
             await asyncio.sleep(self.sweep_interval)
