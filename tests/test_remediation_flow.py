@@ -183,3 +183,18 @@ async def test_a_restart_between_proposal_and_approval_loses_nothing(demo: DemoF
     demo.store = reopened
     outcome = await run(demo, f"approve {plan.request.id}", user="@alice")
     assert isinstance(outcome, OutcomeResult) and outcome.outcome.ok
+
+
+async def test_dry_run_says_what_it_would_do_and_changes_nothing(demo: DemoFleet) -> None:
+    assert demo.remediation is not None
+    demo.remediation.executors.dry_run = True
+    before = await run(demo, "top host02 limit=1000")
+    plan = await run(demo, "fix host02")  # raise-limit, evacuate, reboot
+    assert isinstance(plan, PlanResult) and isinstance(before, TopResult)
+    outcome = await run(demo, f"approve {plan.request.id}", user="@alice")
+    assert isinstance(outcome, OutcomeResult) and outcome.outcome.ok
+    assert outcome.outcome.summary.count("Dry run: would") == len(plan.plan.steps)
+    after = await run(demo, "top host02 limit=1000")
+    assert isinstance(after, TopResult)
+    assert [v.name for v in after.report.vms] == [v.name for v in before.report.vms]
+    assert after.report.limit == before.report.limit

@@ -222,7 +222,8 @@ class Remediation:
         await self._audit(request, "aio-bot", "step-started", {"step": number,
                                                                 **step.to_json()})
         try:
-            await executor.check(step, self.executors)
+            if number == 1 or not self.executors.dry_run:  # a dry run changes nothing, so
+                await executor.check(step, self.executors)  # later steps' checks can't hold
             result: str = await executor.run(step, self.executors, say)
         except AioBotError as err:
             await self._audit(request, "aio-bot", "step-failed", {"step": number,
