@@ -21,7 +21,12 @@ from bot.inventory import HostEntry, Inventory
 from bot.remediation.approval import ApprovalPolicy
 from bot.remediation.executors.base import Executors
 from bot.remediation.service import Remediation
-from bot.sim.demo_fleet import build_fleet_dirs, demo_fleet_states
+from bot.sim.demo_fleet import (
+    DEMO_SEED,
+    build_fleet_dirs,
+    demo_fleet_states,
+    synthetic_fleet_states,
+)
 from bot.sim.sshd import SimSshFleet
 from bot.sim.vcenter import SimVCenter
 from bot.store import Store, open_store
@@ -33,10 +38,13 @@ DEMO_APPROVERS = ("@alice", "@bob")
 
 @dataclass
 class DemoFleet:
-    """Start with `async with DemoFleet() as demo:`; `demo.inventory`, `demo.transport`."""
+    """Start with `async with DemoFleet() as demo:`; `demo.inventory`, `demo.transport`.
+    `extra_hosts` adds synthetic hosts (`esx-sim-0001`, … in `sim-cluster-NN`) for load tests."""
 
     workdir: Path | None = None
     now: datetime | None = None
+    extra_hosts: int = 0
+    vms_per_host: int = 12
 
     def __post_init__(self) -> None:
         self._own_dir = self.workdir is None
@@ -53,6 +61,8 @@ class DemoFleet:
 
     def start(self) -> None:
         states = demo_fleet_states(self.now or datetime.now(UTC))
+        if self.extra_hosts > 0:
+            states += synthetic_fleet_states(self.extra_hosts, self.vms_per_host, DEMO_SEED)
         self.clusters = {s.name: s.cluster for s in states}
         self.host_dirs = build_fleet_dirs(self.root / "hosts", states)
         self._fleet = SimSshFleet(self.host_dirs, password=self.password, workdir=self.root)

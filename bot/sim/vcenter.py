@@ -15,11 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from bot.errors import AmbiguousVm, TaskFailed, TaskTimeout, VCenterError, VmNotFound
+from bot.errors import TaskFailed, TaskTimeout, VCenterError, VmNotFound
 from bot.sim import ops
 from bot.sim.hostdir import load
 from bot.sim.state import HostState, SimError, Vm
-from bot.vsphere.api import VcHost, VcInventory, VcVm, bios_uuid_from_esxcli
+from bot.vsphere.api import VcHost, VcInventory, VcVm, bios_uuid_from_esxcli, only_vm
 
 T = TypeVar("T")
 
@@ -105,12 +105,7 @@ class SimVCenter:
         op = f"find the VM with BIOS UUID {uuid}"
         found = [_vm(v, name) for name, s in self._states() for v in s.vms
                  if _canonical(v.uuid) == uuid]
-        if not found:
-            raise VmNotFound(op, "no VM has it")
-        if len(found) > 1:
-            names = ", ".join(sorted(v.name for v in found))
-            raise AmbiguousVm(op, f"{len(found)} VMs have it: {names}; refusing to guess")
-        return found[0]
+        return only_vm(found, op)
 
     def _relocate(self, vm: VcVm, target: str, op: str) -> VcVm:
         src, dst = self._locate(vm, op), self._dir(target, op)

@@ -7,7 +7,6 @@ import contextlib
 import json
 import multiprocessing
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -15,39 +14,7 @@ from pathlib import Path
 from bot.demo import DemoFleet
 from bot.esx.ssh import SshSettings, SshTransport
 from bot.inventory import HostEntry, Inventory
-from bot.sim.demo_fleet import (
-    DEMO_SEED,
-    build_fleet_dirs,
-    demo_fleet_states,
-    synthetic_fleet_states,
-)
-from bot.sim.sshd import SimSshFleet
 from bot.sim.vcenter import SimVCenter
-
-
-@dataclass
-class ScaledDemoFleet(DemoFleet):
-    """DemoFleet plus `extra_hosts` synthetic hosts (`esx-sim-0001`, ... in `sim-cluster-NN`)."""
-
-    extra_hosts: int = 0
-    vms_per_host: int = 12
-
-    def start(self) -> None:
-        if self.extra_hosts <= 0:
-            super().start()
-            return
-        states = demo_fleet_states(self.now or datetime.now(UTC))
-        states += synthetic_fleet_states(self.extra_hosts, self.vms_per_host, seed=DEMO_SEED)
-        self.clusters = {s.name: s.cluster for s in states}
-        self.host_dirs = build_fleet_dirs(self.root / "hosts", states)
-        self._fleet = SimSshFleet(self.host_dirs, password=self.password, workdir=self.root)
-        self._fleet.start()
-        self.inventory = Inventory(
-            HostEntry(name, address, port, cluster=self.clusters[name])
-            for name, address, port in self._fleet.entries()
-        )
-        settings = SshSettings(known_hosts=self._fleet.known_hosts_path, password=self.password)
-        self.transport = SshTransport(settings)
 
 
 class FleetProcess:
@@ -126,7 +93,7 @@ def read_manifest(path: Path) -> _Ready:
 
 
 def _child(conn: Connection, extra_hosts: int) -> None:
-    fleet = ScaledDemoFleet(extra_hosts=extra_hosts)
+    fleet = DemoFleet(extra_hosts=extra_hosts)
     fleet.start()
     try:
         conn.send(ready_of(fleet))

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from bot.errors import AmbiguousVm, VmNotFound
+
 PowerState = Literal["poweredOn", "poweredOff", "suspended"]
 
 
@@ -73,6 +75,17 @@ class VCenter(Protocol):
     async def exit_maintenance(self, host: str, *, deadline: float) -> None: ...
 
     async def close(self) -> None: ...
+
+
+def only_vm(found: list[VcVm], operation: str) -> VcVm:
+    """The one VM a BIOS UUID search found; VmNotFound or AmbiguousVm otherwise (acting on a
+    guess between several VMs is never right)."""
+    if not found:
+        raise VmNotFound(operation, "no VM has it")
+    if len(found) > 1:
+        names = ", ".join(sorted(v.name for v in found))
+        raise AmbiguousVm(operation, f"{len(found)} VMs have it: {names}; refusing to guess")
+    return found[0]
 
 
 def bios_uuid_from_esxcli(text: str) -> str:

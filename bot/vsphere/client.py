@@ -14,9 +14,9 @@ from typing import TypeVar
 
 from pyVmomi import vim
 
-from bot.errors import AmbiguousVm, VCenterError, VmNotFound
+from bot.errors import VCenterError, VmNotFound
 from bot.vsphere import collect, records
-from bot.vsphere.api import VcInventory, VcVm
+from bot.vsphere.api import VcInventory, VcVm, only_vm
 from bot.vsphere.session import Conn, Session
 from bot.vsphere.settings import VCenterSettings
 from bot.vsphere.tasks import remaining, wait_for_task, wait_powered_off
@@ -83,12 +83,7 @@ class PyVmomiVCenter:
         uuid = records.canonical_uuid(bios_uuid)
         op = f"find the VM with BIOS UUID {uuid}"
         found = self.session.call(op, lambda c: _read_vms(c, _find_all_by_uuid(c, uuid)))
-        if not found:
-            raise VmNotFound(op, "no VM has it")
-        if len(found) > 1:
-            names = ", ".join(sorted(v.name for v in found))
-            raise AmbiguousVm(op, f"{len(found)} VMs have it: {names}; refusing to guess")
-        return found[0]
+        return only_vm(found, op)
 
     def _relocate(self, vm: VcVm, target: str, deadline: float) -> VcVm:
         op = f"move {vm.name} to {target}"
