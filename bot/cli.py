@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import redact
 from bot.console.output import FORMATS, emit
 from bot.errors import AioBotError
 from commands.results import Result, ScanResult
@@ -34,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="run against the built-in simulated fleet (no Slack, no ESXi)")
     demo.add_argument("words", nargs="*", metavar="COMMAND",
                       help="a command such as `top host01`; none opens the console")
+    demo.add_argument("--out", type=Path, default=Path("aio-summary.png"), metavar="PATH",
+                      help="`demo summary [24h|7d|30d]`: where to write the chart "
+                           "(default ./aio-summary.png)")
     run = sub.add_parser("run", parents=[common],
                          help="run one command against the configured inventory")
     run.add_argument("words", nargs="+", metavar="COMMAND")
@@ -69,12 +73,31 @@ def _add_slack_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
         p.add_argument("--host", default="0.0.0.0", help="address to listen on")
         p.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000),
                        help="HTTP port (default $PORT or 3000; 0 picks a free one)")
+        p.add_argument("--scan-every", type=_seconds, default=None, metavar="SECONDS",
+                       help="with --demo, scan the fleet in the background every SECONDS and "
+                            "post alerts (off by default; the configuration uses "
+                            "[history] scan_interval_minutes)")
+        p.add_argument("--incident-channel", default=None, metavar="CHANNEL_ID",
+                       help="with --demo, where alerts go (default $AIO_BOT_INCIDENT_CHANNEL)")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("the interval must be positive")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    redact.install()  # no token or password in any log line, the libraries' DEBUG included
+    if not args.verbose:  # paramiko logs a traceback per refused connection (a rebooting
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # host): ours says it once
     try:
         return _dispatch(args)
     except AioBotError as err:
@@ -88,6 +111,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     from bot import cli_actions
 
     if args.action == "demo":
+        if args.words and args.words[0].lower() == "summary":
+            return asyncio.run(cli_actions.demo_summary(args.words[1:], args.format, args.out))
         return asyncio.run(cli_actions.demo(args.words, args.format))
     if args.action == "run":
         return asyncio.run(cli_actions.run(args.words, args.format))
@@ -96,7 +121,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.action in ("serve", "socket"):
         from bot.slack import run as slack_run
 
-        opts = slack_run.Options(args.demo, args.demo_hosts, args.host, args.port)
+        if not args.demo and (args.scan_every or args.incident_channel):
+            from bot.errors import UsageError
+
+            raise UsageError("--scan-every and --incident-channel go with --demo; the "
+                             "configuration uses [history] and [slack] instead.")
+        opts = slack_run.Options(args.demo, args.demo_hosts, args.host, args.port,
+                                 scan_every=args.scan_every,
+                                 incident_channel=args.incident_channel)
         action = slack_run.serve if args.action == "serve" else slack_run.socket
         return asyncio.run(action(opts))
     return cli_actions.check_config(args.format)

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.assess import Thresholds
 from bot.errors import ConfigError
+from bot.history.settings import HistorySettings, history_settings
 from bot.inventory import HostEntry, Inventory
 
 DEFAULT_PATH = "aio-bot.toml"
@@ -68,6 +69,7 @@ class Config:
     slack: SlackAccess = field(default_factory=SlackAccess)
     vcenter: VCenterConfig | None = None
     remediation: RemediationConfig = field(default_factory=RemediationConfig)
+    history: HistorySettings = field(default_factory=HistorySettings)
     path: Path | None = None
 
 
@@ -98,6 +100,7 @@ def parse_config(data: Mapping[str, Any], *, base: Path, path: Path | None = Non
         slack=_slack(_table(data, "slack")),
         vcenter=_vcenter(_table(data, "vcenter"), base) if "vcenter" in data else None,
         remediation=_remediation(_table(data, "remediation")),
+        history=history_settings(_table(data, "history")),
         path=path,
     )
 

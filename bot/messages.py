@@ -29,6 +29,11 @@ def _one_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def shown(word: str, limit: int = 40) -> str:
+    """A word the user typed, as echoed back: on one line, at most `limit` characters."""
+    return _one_line(word, limit)
+
+
 def host_error(kind: str, host: str, command: str | None, detail: str) -> str:
     template = _HOST_ERRORS.get(kind, _HOST_ERRORS["HostError"])
     short = _one_line(detail)

@@ -101,7 +101,7 @@ async def test_a_replica_killed_mid_execution_leaves_a_definite_reported_state(
         write_manifest(demo, manifest)
         env = shared_env(fake_slack, manifest, db_url, AIO_BOT_LEASE_SECONDS="2",
                          AIO_BOT_SWEEP_SECONDS="0.5")
-        one, two = await asyncio.gather(stack.enter_async_context(replica(fake_slack, env)),
+        one, _two = await asyncio.gather(stack.enter_async_context(replica(fake_slack, env)),
                                         stack.enter_async_context(replica(fake_slack, env)))
         await one.slash("/aio", "fix host03")  # evacuate, then reboot: several steps
         plan = await fake_slack.wait_for_message(

@@ -15,6 +15,7 @@ from bot.slack import listeners
 from bot.slack.approvals import Approvals
 from bot.slack.dedupe import delivery_key
 from bot.slack.runtime import Runtime
+from bot.slack.views.alert import TOP_VMS
 from bot.slack.views.plan import APPROVE, REJECT
 from bot.slack.views.top import PROPOSE_FIX, REFRESH
 from commands.registry import Registry
@@ -35,6 +36,7 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, registry: Registry
     app.command(SLASH_COMMAND)(on.slash)
     app.action(REFRESH)(on.refresh)
     app.action(PROPOSE_FIX)(on.propose_fix)
+    app.action(TOP_VMS)(on.top_vms)
     app.action(APPROVE)(on.approve)
     app.action(REJECT)(on.reject)
     if runtime.remediation is not None:

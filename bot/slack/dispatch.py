@@ -19,11 +19,20 @@ from bot.slack.views.common import Message
 from bot.slack.views.help import error_message, help_message, notice_message, plain_message
 from bot.slack.views.plan import plan_message
 from bot.slack.views.scan import progress_message, scan_message
+from bot.slack.views.summary import summary_message
 from bot.slack.views.top import top_message
 from commands.approve import request_id
 from commands.params import hosts_in_scope
 from commands.registry import Args, Command, CommandUsageError, Registry
-from commands.results import CheckResult, HelpResult, PlanResult, Result, ScanResult, TopResult
+from commands.results import (
+    CheckResult,
+    HelpResult,
+    PlanResult,
+    Result,
+    ScanResult,
+    SummaryResult,
+    TopResult,
+)
 
 log = logging.getLogger(__name__)
 # Commands that change hosts need the remediation service (a store, vCenter, approvers).
@@ -121,6 +130,8 @@ async def deliver(result: Result, inv: Invocation) -> None:
         await inv.reply.public(check_message(result, inv.user_id, inv.words, inv.verb))
     elif isinstance(result, ScanResult):
         await inv.reply.public(scan_message(result, 0.0, inv.user_id, inv.words))
+    elif isinstance(result, SummaryResult):  # the chart goes to the message's thread
+        await inv.reply.public(summary_message(result, inv.user_id, inv.words))
     else:  # results without a Block Kit view yet (audit): the console's text
         await inv.reply.public(plain_message(emit(result, "table"), inv.user_id, inv.words))
 

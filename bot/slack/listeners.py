@@ -10,10 +10,12 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
+from bot.history.glance import fleet_at_a_glance
 from bot.slack.dispatch import Invocation, execute, slack_help
-from bot.slack.replies import ButtonReply, Posted, SlashReply, ThreadReply
+from bot.slack.replies import ButtonReply, Posted, Reply, SlashReply, ThreadReply
 from bot.slack.runtime import Runtime
-from bot.slack.views.help import help_message, notice_message
+from bot.slack.views.help import notice_message
+from bot.slack.views.home import home_view
 from commands.registry import Registry
 from commands.results import HelpResult
 
@@ -54,6 +56,19 @@ class Listeners:
         inv = Invocation(f"fix {host}", _user(body), button.channel, reply)
         self.runtime.spawn(execute(inv, self.registry, self.runtime))
 
+    async def top_vms(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """An alert's `Top VMs`: `top <host>` as the clicker, answered in the alert's thread."""
+        await ack()
+        host = str(body["actions"][0].get("value", ""))
+        button = self._button_reply(body, client)
+        reply: Reply
+        if button.message_ts:
+            reply = ThreadReply(client, button.channel, _user(body), button.message_ts)
+        else:
+            reply = SlashReply(client, button.channel, self.runtime.poster, button.response_url)
+        inv = Invocation(f"top {host}", _user(body), button.channel, reply)
+        self.runtime.spawn(execute(inv, self.registry, self.runtime))
+
     async def approve(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         self._decide(body, client, approve=True)
@@ -88,9 +103,16 @@ class Listeners:
         await ack()
         if event.get("tab", "home") != "home":
             return
-        result = slack_help(HelpResult([c.help_entry() for c in self.registry]))
-        view = {"type": "home", "blocks": help_message(result).blocks}
-        self.runtime.spawn(_publish(client, str(event.get("user", "")), view))
+        self.runtime.spawn(self._publish_home(client, str(event.get("user", ""))))
+
+    async def _publish_home(self, client: AsyncWebClient, user_id: str) -> None:
+        """The fleet at a glance from the store (never a scan), then the commands."""
+        commands = slack_help(HelpResult([c.help_entry() for c in self.registry]))
+        store = self.runtime.history_store
+        glance = None
+        if store is not None:
+            glance = await fleet_at_a_glance(store, self.runtime.clock(), self.runtime.thresholds)
+        await client.views_publish(user_id=user_id, view=home_view(glance, commands))
 
     async def ignore(self, ack: AsyncAck) -> None:
         await ack()
@@ -107,5 +129,3 @@ def _user(body: dict[str, Any]) -> str:
     return str((body.get("user") or {}).get("id", ""))
 
 
-async def _publish(client: AsyncWebClient, user_id: str, view: dict[str, Any]) -> None:
-    await client.views_publish(user_id=user_id, view=view)

@@ -125,6 +125,6 @@ class ButtonReply(_ClientReply):
 async def attach(client: AsyncWebClient, posted: Posted, attachment: Attachment) -> None:
     """Share a file in the message's thread (files v2)."""
     await client.files_upload_v2(
-        channel=posted.channel, thread_ts=posted.ts, content=attachment.content.encode(),
+        channel=posted.channel, thread_ts=posted.ts, content=attachment.payload,
         filename=attachment.filename, title=attachment.title,
         initial_comment=attachment.comment)

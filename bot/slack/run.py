@@ -11,22 +11,26 @@ import tempfile
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
 from bot.config import SlackAccess, demo_remediation, load_config, ssh_password
 from bot.errors import ConfigError
 from bot.esx.ssh import SshSettings, SshTransport
+from bot.history.settings import HistorySettings
 from bot.remediation.setup import open_remediation, pyvmomi_vcenter
 from bot.slack.app import build_app
 from bot.slack.client import api_url, make_client
 from bot.slack.fleet import FleetProcess
+from bot.slack.history_jobs import describe, start_history, wanted
 from bot.slack.runtime import Runtime
 from bot.slack.server import EVENTS_PATH, start_site, web_app
-from bot.store import store_url
+from bot.store import open_store, store_url
 from commands.catalog import build_registry
 
 HTTP_NEEDS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
@@ -42,6 +46,8 @@ class Options:
     demo_hosts: int = 0
     host: str = "0.0.0.0"
     port: int = 3000
+    scan_every: float | None = None  # demo: background scans every N seconds (off if None)
+    incident_channel: str | None = None  # demo: where alerts go (else AIO_BOT_INCIDENT_CHANNEL)
 
 
 def require_env(names: tuple[str, ...], env: Mapping[str, str] = os.environ) -> dict[str, str]:
@@ -55,14 +61,17 @@ def require_env(names: tuple[str, ...], env: Mapping[str, str] = os.environ) -> 
 async def serve(opts: Options) -> int:
     secrets = require_env(HTTP_NEEDS)
     async with runtime_for(opts) as runtime:
-        app = build_app(client=make_client(secrets["SLACK_BOT_TOKEN"], api_url()),
-                        signing_secret=secrets["SLACK_SIGNING_SECRET"],
+        client = make_client(secrets["SLACK_BOT_TOKEN"], api_url())
+        app = build_app(client=client, signing_secret=secrets["SLACK_SIGNING_SECRET"],
                         registry=build_registry(), runtime=runtime)
         runtime.start_sweeper()
+        history = _start_history(runtime, client)
         runner = await start_site(web_app(runtime, app), opts.host, opts.port)
         try:
             _say(f"serving {len(runtime.inventory)} host(s) on "
                  f"http://{_where(runner, opts.host)}{EVENTS_PATH}")
+            if history:
+                _say(history)
             await _until_stopped()
         finally:
             await runner.cleanup()
@@ -72,16 +81,19 @@ async def serve(opts: Options) -> int:
 async def socket(opts: Options) -> int:
     secrets = require_env(SOCKET_NEEDS)
     async with runtime_for(opts) as runtime:
-        app = build_app(client=make_client(secrets["SLACK_BOT_TOKEN"], api_url()),
-                        signing_secret=os.environ.get("SLACK_SIGNING_SECRET", ""),
+        client = make_client(secrets["SLACK_BOT_TOKEN"], api_url())
+        app = build_app(client=client, signing_secret=os.environ.get("SLACK_SIGNING_SECRET", ""),
                         registry=build_registry(), runtime=runtime)
         handler = AsyncSocketModeHandler(app, secrets["SLACK_APP_TOKEN"])  # inside the loop
         runtime.start_sweeper()
+        history = _start_history(runtime, client)
         runner = await start_site(web_app(runtime, None), opts.host, opts.port)
         try:
             await handler.connect_async()  # type: ignore[no-untyped-call]
             _say(f"connected over Socket Mode with {len(runtime.inventory)} host(s); "
                  f"health on http://{_where(runner, opts.host)}/healthz")
+            if history:
+                _say(history)
             await _until_stopped()
         finally:
             await handler.close_async()  # type: ignore[no-untyped-call]
@@ -102,7 +114,7 @@ async def runtime_for(opts: Options) -> AsyncIterator[Runtime]:
         key_file=config.ssh.key_file, connect_timeout=config.ssh.connect_timeout,
         command_timeout=config.ssh.command_timeout, max_parallel=config.ssh.max_parallel))
     runtime = Runtime(config.inventory, transport, config.thresholds, config.slack,
-                      concurrency=config.ssh.max_parallel)
+                      concurrency=config.ssh.max_parallel, history=config.history)
     if config.vcenter is not None:
         runtime.vcenter = pyvmomi_vcenter(config.vcenter)
         runtime.sweep_interval = config.remediation.sweep_seconds
@@ -110,6 +122,9 @@ async def runtime_for(opts: Options) -> AsyncIterator[Runtime]:
             store_url(), runtime.vcenter, config.inventory, transport,
             approvers=config.slack.approvers, thresholds=config.thresholds,
             settings=config.remediation)
+    elif wanted(config.history):  # the history needs a store even without remediation
+        runtime.store = open_store(store_url())
+        await runtime.store.migrate()
     try:
         yield runtime
     finally:
@@ -121,7 +136,8 @@ async def runtime_for(opts: Options) -> AsyncIterator[Runtime]:
 async def _demo_runtime(opts: Options) -> AsyncIterator[Runtime]:
     """The demo fleet (in a child process, or shared through `AIO_DEMO_FLEET`), its vCenter
     stand-in, a store (`AIO_BOT_DB`, else a temporary SQLite file) and the approvers in
-    `AIO_BOT_APPROVERS` (comma-separated Slack user IDs)."""
+    `AIO_BOT_APPROVERS` (comma-separated Slack user IDs). Background scans only with
+    `--scan-every SECONDS`; alerts go to `--incident-channel` or `AIO_BOT_INCIDENT_CHANNEL`."""
     parallel = int(os.environ.get("AIO_DEMO_SSH_PARALLEL") or DEMO_SSH_PARALLEL)
     manifest = os.environ.get("AIO_DEMO_FLEET")
     approvers = tuple(a.strip() for a in os.environ.get("AIO_BOT_APPROVERS", "").split(",")
@@ -131,8 +147,14 @@ async def _demo_runtime(opts: Options) -> AsyncIterator[Runtime]:
         async with FleetProcess(opts.demo_hosts, parallel,
                                 Path(manifest) if manifest else None) as fleet:
             assert fleet.transport is not None and fleet.vcenter is not None
+            incident = (opts.incident_channel
+                        or os.environ.get("AIO_BOT_INCIDENT_CHANNEL", "").strip() or None)
+            history = HistorySettings(scan_interval=timedelta(seconds=opts.scan_every)
+                                      if opts.scan_every else None)
             runtime = Runtime(fleet.inventory, fleet.transport, vcenter=fleet.vcenter,
-                              access=SlackAccess(approvers=approvers))
+                              access=SlackAccess(approvers=approvers,
+                                                 incident_channel=incident),
+                              history=history)
             settings = demo_remediation()
             runtime.sweep_interval = settings.sweep_seconds
             runtime.remediation = await open_remediation(
@@ -144,8 +166,19 @@ async def _demo_runtime(opts: Options) -> AsyncIterator[Runtime]:
                 await _close(runtime)
 
 
+def _start_history(runtime: Runtime, client: AsyncWebClient) -> str | None:
+    """Start the scheduler of background scans and digests when configured (off in the demo
+    unless `--scan-every` is given); the line to print about it."""
+    if start_history(runtime, client) is None:
+        return None
+    where = runtime.access.incident_channel or "no incident channel: alerts not posted"
+    return f"history: {describe(runtime.history)} (alerts: {where})"
+
+
 async def _close(runtime: Runtime) -> None:
     await runtime.close()
+    if runtime.store is not None:
+        await runtime.store.close()
     if runtime.remediation is not None:
         await runtime.remediation.store.close()
     if runtime.vcenter is not None:

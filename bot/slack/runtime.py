@@ -6,24 +6,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.assess import Thresholds
 from bot.config import SlackAccess
 from bot.esx.collect import Progress
 from bot.esx.transport import Transport
+from bot.history.schedule import Scheduler
+from bot.history.settings import HistorySettings
 from bot.inventory import Inventory
 from bot.remediation.service import Remediation
 from bot.slack.approvals import Approvals
 from bot.slack.dedupe import SeenKeys
 from bot.slack.metrics import Metrics
 from bot.slack.poster import ResponsePoster
+from bot.store.api import Store
 from bot.vsphere.api import VCenter
 from commands.context import Context
 
 log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -41,13 +49,26 @@ class Runtime:
     remediation: Remediation | None = None
     approvals: Approvals | None = None  # set by build_app (it needs the Web API client)
     sweep_interval: float = 60.0  # seconds between two expiry sweeps of proposed requests
+    history: HistorySettings = field(default_factory=HistorySettings)  # [history]
+    store: Store | None = None  # the history's store when there is no remediation service
+    scheduler: Scheduler | None = None  # background scans and digests (start_scheduler)
+    clock: Callable[[], datetime] = _utcnow  # "now" for commands, App Home and the scheduler
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
+    _scheduler_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def context(self, caller: str, progress: Progress | None = None,
                 channel: str | None = None) -> Context:
         return Context(self.inventory, self.transport, self.thresholds, caller=caller,
                        concurrency=self.concurrency, progress=progress, vcenter=self.vcenter,
-                       remediation=self.remediation, channel=channel)
+                       remediation=self.remediation, channel=channel, clock=self.clock)
+
+    @property
+    def history_store(self) -> Store | None:
+        """Where snapshots, incidents and job firings live: the remediation service's store,
+        else `store`."""
+        if self.remediation is not None:
+            return self.remediation.store
+        return self.store
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run `work` in the background, holding a reference until it ends."""
@@ -79,7 +100,21 @@ class Runtime:
                 log.exception("expiry sweep failed")
             await asyncio.sleep(self.sweep_interval)
 
+    def start_scheduler(self, scheduler: Scheduler) -> None:
+        """Run the scheduler's jobs in the background until `close` (not one of the tasks
+        `drain` waits for: it never ends by itself)."""
+        self.scheduler = scheduler
+        self._scheduler_task = asyncio.get_running_loop().create_task(scheduler.run())
+        self._scheduler_task.add_done_callback(self._done)
+
+    async def stop_scheduler(self) -> None:
+        task, self._scheduler_task = self._scheduler_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait({task}, timeout=5.0)
+
     async def close(self) -> None:
+        await self.stop_scheduler()
         for task in list(self._tasks):
             task.cancel()
         await self.drain(1.0)

@@ -17,12 +17,19 @@ TEXT_LIMIT = 3000  # section text
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file to share in the message's thread (the whole table when it does not fit)."""
+    """A file to share in the message's thread: the whole table when it does not fit
+    (`content`, text), or a chart (`data`, bytes, which wins when set)."""
 
     filename: str
     title: str
     content: str
     comment: str
+    data: bytes | None = None
+
+    @property
+    def payload(self) -> bytes:
+        """The bytes to upload."""
+        return self.data if self.data is not None else self.content.encode()
 
 
 @dataclass(frozen=True)
