@@ -12,6 +12,7 @@ from bot.esx.transport import Transport
 from bot.inventory import Inventory
 from bot.remediation.executors.base import Say
 from bot.remediation.service import Remediation
+from bot.store.api import Store
 from bot.vsphere.api import VCenter
 
 
@@ -30,6 +31,7 @@ class Context:
     clock: Callable[[], datetime] = _utcnow
     vcenter: VCenter | None = None
     remediation: Remediation | None = None
+    store: Store | None = None  # history without changes; else the remediation's store
     channel: str | None = None
     say: Say | None = None  # progress of changes (console: print; Slack: the thread)
     may_act_as_others: bool = False  # the console's `approve 1 as @bob`

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.errors import UsageError
 from bot.esx.collect import ScanOutcome, scan_hosts
 from bot.history.summary import PERIODS, SummaryResult, build_summary, parse_period
 from commands import needs
@@ -15,9 +14,7 @@ async def run_summary(ctx: Context, args: Args) -> SummaryResult:
         period = parse_period(args.get("period"))
     except ValueError as err:
         raise COMMAND.usage(str(err)) from None
-    if ctx.remediation is None:
-        raise UsageError("Summaries need the store, and none is configured here.")
-    store = needs.remediation(ctx).store
+    store = needs.store(ctx)
     now = ctx.clock()
 
     async def scan() -> list[ScanOutcome]:

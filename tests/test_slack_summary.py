@@ -180,4 +180,4 @@ async def test_summary_without_a_store_says_so(fake_slack: FakeSlack) -> None:
     async with demo_runtime() as runtime, served(fake_slack, runtime) as s:
         await s.driver.slash("/aio", "summary")
         answer = await fake_slack.wait_for_response(timeout=10)
-        assert "need the store" in all_text(answer.body)
+        assert "needs the store" in all_text(answer.body)

@@ -60,7 +60,8 @@ class Runtime:
                 channel: str | None = None) -> Context:
         return Context(self.inventory, self.transport, self.thresholds, caller=caller,
                        concurrency=self.concurrency, progress=progress, vcenter=self.vcenter,
-                       remediation=self.remediation, channel=channel, clock=self.clock)
+                       remediation=self.remediation, channel=channel, clock=self.clock,
+                       store=self.history_store)
 
     @property
     def history_store(self) -> Store | None:
