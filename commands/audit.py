@@ -12,8 +12,8 @@ SHOWN = 50
 
 
 async def run_audit(ctx: Context, args: Args) -> AuditResult:
-    name = host(ctx, args["host"]).name if args.get("host") else None
-    store = needs.remediation(ctx).store
+    name = host(ctx, args["host"]).name if args.get("host") is not None else None
+    store = needs.store(ctx)
     requests = await store.requests(host=name, limit=SHOWN)
     entries = await store.audit_trail(host=name, limit=SHOWN)
     return AuditResult(name, requests, entries)
