@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import messages
 from commands.context import Context
 from commands.registry import Args, Command, CommandUsageError, Registry
 from commands.results import HelpResult
@@ -14,7 +15,8 @@ def make_help(registry: Registry) -> Command:
             return HelpResult([c.help_entry() for c in registry])
         command = registry.get(topic)
         if command is None:
-            raise CommandUsageError(f"There is no command `{topic[:40]}`.", registry.get("help"))
+            raise CommandUsageError(f"There is no command `{messages.shown(topic)}`.",
+                                    registry.get("help"))
         return HelpResult([command.help_entry()], topic=command.name)
 
     return Command(

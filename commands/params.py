@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import messages
 from bot.errors import UsageError
 from bot.inventory import HostEntry
 from commands.context import Context
@@ -30,6 +31,6 @@ def hosts_in_scope(ctx: Context, scope: str | None) -> tuple[str, list[HostEntry
     members = ctx.inventory.in_cluster(scope)
     if not members:
         clusters = ", ".join(f"`{c}`" for c in ctx.inventory.clusters())
-        shown = scope if len(scope) <= 40 else scope[:39] + "…"
-        raise UsageError(f"There is no cluster `{shown}`. Clusters: {clusters}, or `all`.")
+        raise UsageError(
+            f"There is no cluster `{messages.shown(scope)}`. Clusters: {clusters}, or `all`.")
     return members[0].cluster, members

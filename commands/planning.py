@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from bot import messages
 from bot.errors import UsageError
 from bot.esx.collect import collect_host, scan_hosts
 from bot.esx.report import HostReport, VmUsage
@@ -42,7 +43,7 @@ async def find_vm(ctx: Context, name: str) -> tuple[HostEntry, VmUsage, HostRepo
     if not matches:
         close = sorted(v.name for v in inventory.vms if name.lower() in v.name.lower())[:3]
         hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
-        raise UsageError(f"No running VM is called `{name[:60]}`.{hint}")
+        raise UsageError(f"No running VM is called `{messages.shown(name, 60)}`.{hint}")
     if len(matches) > 1:
         raise UsageError(f"{len(matches)} running VMs are called `{name}`; refusing to guess.")
     if matches[0].host is None:

@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
+from bot import messages
 from bot.errors import UsageError
 from commands.context import Context
 from commands.results import HelpEntry, Result
@@ -154,7 +155,7 @@ class Registry:
         return await command.handler(ctx, args)
 
     def _unknown(self, word: str) -> str:
-        shown = word if len(word) <= 40 else word[:39] + "…"
+        shown = messages.shown(word)
         close = difflib.get_close_matches(word.lower(), self.names(), n=1)
         hint = f" Did you mean `{close[0]}`?" if close else ""
         return f"I don't know the command `{shown}`.{hint} Try `help`."

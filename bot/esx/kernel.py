@@ -20,7 +20,7 @@ AIO_SETTING = "FDSNumAIOHandles"
 
 _HEADER = ("name", "type", "configured", "runtime", "default")
 _DASHES = re.compile(r"-+(?:\s+-+)*")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 _NUMERIC_TYPES = re.compile(r"u?int\d*", re.IGNORECASE)
 
 

@@ -59,6 +59,6 @@ def _one_warning(line: str, line_no: int) -> FdsWarning:
 
 
 def _count(value: str, line_no: int, line: str) -> int:
-    if not value.isascii() or not value.isdigit():
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
         raise ParseError(FORMAT, line_no, line, "not a count")
     return int(value)

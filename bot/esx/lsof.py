@@ -13,7 +13,8 @@ The semantics are those of `LSOF_AWK` in `bot.esx.commandlines`, line for line:
 - blank lines, header lines (first field `Cartel`) and separator lines (only `-=|+`, space,
   tab) are skipped;
 - any other line whose first field is not a canonical decimal cartel ID (`0`, or digits
-  without a leading zero) or that has fewer than 3 fields is an error;
+  without a leading zero) or that has fewer than 3 fields is an error; so is an ID of more
+  than 18 digits (awk would count it; no host has one, and Python will not convert it);
 - every other line counts once under its Type ($3); a CHAR line counts for its cartel ($1),
   and as a vmgfx handle when its World name ($2) is exactly `vmx` and the line mentions
   `vmgfx` anywhere (what `grep vmgfx` matches).
@@ -42,7 +43,8 @@ from bot.esx.records import CartelHandles, LsofSummary
 FORMAT = "vmkvsitools lsof"
 REDUCED_FORMAT = "reduced vmkvsitools lsof"
 
-_CANONICAL = re.compile(r"0|[1-9][0-9]*")
+_MAX_DIGITS = 18  # cartel IDs and counts; more is junk (and int() refuses > 4300 digits)
+_CANONICAL = re.compile(rf"0|[1-9][0-9]{{0,{_MAX_DIGITS - 1}}}")
 _SEPARATOR = re.compile(r"[-=|+ \t]+")
 _CANONICAL_RUN = re.compile(rb"(?:0|[1-9][0-9]*)(?: (?:0|[1-9][0-9]*))*")
 _AWK_ONLY_SPACE = (b"\r", b"\x0b", b"\x0c")
@@ -145,7 +147,7 @@ def _count_chunk_fast(tally: _ByteTally, chunk: bytes, lines: list[bytes]) -> bo
     except IndexError:
         return False
     firsts = list(map(_first, rows))
-    if not _all_cartel_ids(b" ".join(firsts)):
+    if max(map(len, firsts)) > _MAX_DIGITS or not _all_cartel_ids(b" ".join(firsts)):
         return False
     tally.types.update(kinds)
     if b"CHAR" in kinds:

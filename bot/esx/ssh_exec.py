@@ -213,6 +213,8 @@ def _drain(
     """Read stdout and stderr as they come until both end (draining both before the exit
     status: paramiko deadlocks otherwise once a window fills)."""
     out, err = bytearray(), bytearray()
+    poller = select.poll()  # not select.select(): it fails on descriptors past 1023
+    poller.register(chan.fileno(), select.POLLIN)
     while True:
         if chan.recv_ready():
             out += chan.recv(_CHUNK)
@@ -229,4 +231,4 @@ def _drain(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise CommandTimeout(host.name, command, f"after {timeout:g} s")
-        select.select([chan], [], [], min(remaining, _POLL))
+        poller.poll(min(remaining, _POLL) * 1000)

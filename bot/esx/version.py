@@ -30,10 +30,10 @@ FORMAT = "esxcli system version get"
 JSON_FORMAT = "esxcli --formatter=json system version get"
 VL_FORMAT = "vmware -vl"
 
-_BUILD = re.compile(r"(?:[A-Za-z]*build-)?([0-9]+)", re.IGNORECASE)
+_BUILD = re.compile(r"(?:[A-Za-z]*build-)?([0-9]{1,18})", re.IGNORECASE)
 _VERSION = re.compile(r"[0-9]+(?:\.[0-9]+)*")
 _VL_FIRST = re.compile(
-    r"(?P<product>.+?)\s+(?P<version>[0-9]+(?:\.[0-9]+)+)\s+build-(?P<build>[0-9]+)"
+    r"(?P<product>.+?)\s+(?P<version>[0-9]+(?:\.[0-9]+)+)\s+build-(?P<build>[0-9]{1,18})"
 )
 _VL_UPDATE = re.compile(r".*?\bUpdate\s+(?P<update>[0-9]+)\b.*", re.IGNORECASE)
 
@@ -80,9 +80,11 @@ def parse_version_get(text: str) -> EsxVersion:
 def parse_version_json(text: str) -> EsxVersion:
     """The JSON formatter's object (keys in any case; values strings or numbers)."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=str)  # numbers stay digits: no int() size limit
     except json.JSONDecodeError as err:
         raise ParseError(JSON_FORMAT, err.lineno, _line(text, err.lineno), err.msg) from err
+    except RecursionError:
+        raise ParseError(JSON_FORMAT, 1, _line(text, 1), "nested too deeply") from None
     if not isinstance(data, dict):
         raise ParseError(JSON_FORMAT, 1, _line(text, 1), "expected a JSON object")
     fields = {str(k).lower(): str(v) for k, v in data.items() if v is not None}

@@ -28,7 +28,7 @@ from bot.esx.records import VmProcess
 FORMAT = "esxcli vm process list"
 XML_FORMAT = "esxcli --formatter=xml vm process list"
 
-_INTEGER = re.compile(r"[0-9]+")
+_INTEGER = re.compile(r"[0-9]{1,18}")
 _DOCTYPE = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _STRUCTURE_TAG = re.compile(r"<(?:[\w.-]+:)?structure\b")
 

@@ -1,0 +1,265 @@
+"""Shared by the fuzz, fault and soak tests: which command lines a simulated host may ever
+receive, and counts of the process's threads, file descriptors and SSH connections."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+from bot.demo import DemoFleet
+from bot.errors import AioBotError
+from bot.esx import commandlines as cl
+from bot.esx.ssh import SshSettings, SshTransport
+from bot.remediation.executors.base import Executors
+from bot.remediation.service import Remediation
+from bot.sim.sshd import SimSshFleet
+from commands.catalog import build_registry
+from commands.context import Context
+from commands.results import OutcomeResult, PlanResult
+
+REGISTRY = build_registry()
+
+FIXED_LINES = frozenset({
+    cl.LSOF_REDUCED, cl.LSOF_FULL, cl.VERSION, cl.VERSION_VL, cl.VM_LIST, cl.VM_LIST_XML,
+    cl.KERNEL_AIO, cl.MAINTENANCE_GET, cl.HOSTD_STARTS, cl.REBOOT, cl.KB_PIPELINE,
+    cl.maintenance_set(True), cl.maintenance_set(False),
+})
+_KERNEL_SET = re.compile(
+    re.escape("esxcli system settings kernel set -s FDSNumAIOHandles -v ") + r"[1-9][0-9]{0,6}"
+)
+_VMKERNEL = re.compile(
+    re.escape("awk -v since=") + r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d "
+    + re.escape(f"'{cl.VMKERNEL_AWK}' /var/log/vmkernel.log")
+)
+
+
+def is_fixed_line(line: str) -> bool:
+    """A command line aio-bot itself builds: a constant, or a pattern of checked values."""
+    return line in FIXED_LINES or bool(_KERNEL_SET.fullmatch(line) or _VMKERNEL.fullmatch(line))
+
+
+def received_lines(fleet: SimSshFleet) -> list[tuple[str, str]]:
+    return [(name, line) for name, s in fleet.servers.items() for line in s.received]
+
+
+def assert_only_fixed_lines(fleet: SimSshFleet) -> int:
+    """Every line every simulated host received is one of ours; returns how many there were."""
+    lines = received_lines(fleet)
+    strangers = [(host, line) for host, line in lines if not is_fixed_line(line)]
+    assert strangers == [], strangers[:5]
+    return len(lines)
+
+
+def received_count(fleet: SimSshFleet) -> int:
+    return sum(len(s.received) for s in fleet.servers.values())
+
+
+# --- leak accounting ------------------------------------------------------------------------
+
+# threads that come and go on their own: the asyncio default executor's idle workers
+# (`asyncio_N`), and the simulated hosts' per-command workers, which end with the command
+IGNORED_THREADS = ("asyncio_", "ThreadPoolExecutor-")
+
+
+@dataclass(frozen=True)
+class Usage:
+    threads: tuple[str, ...]
+    fds: int
+    connections: int
+
+    def describe(self) -> str:
+        return f"{len(self.threads)} threads, {self.fds} fds, {self.connections} connections"
+
+
+def thread_names(ignore: Iterable[str] = IGNORED_THREADS) -> tuple[str, ...]:
+    prefixes = tuple(ignore)
+    return tuple(sorted(t.name for t in threading.enumerate() if not t.name.startswith(prefixes)))
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def usage(connections: int) -> Usage:
+    return Usage(thread_names(), open_fds(), connections)
+
+
+# --- the soak: many commands with random faults -----------------------------------------------
+
+GARBAGE = "#!/bin/sh\necho 'Segmentation fault <<>> %%%'\nhead -c 300 /dev/zero | tr '\\0' '~'\n"
+FAULTS = ("none", "down", "hang", "garbage", "cut", "restart", "relocate-fails", "vc-slow")
+
+
+@dataclass
+class SoakReport:
+    commands: int = 0
+    faults: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)
+    lost: int = 0  # a command that neither answered nor failed in time
+    crashes: list[str] = field(default_factory=list)  # an exception that is no AioBotError
+    long_messages: list[str] = field(default_factory=list)  # a failure not said in one line
+    double_executions: int = 0
+    lines_received: int = 0
+    peak_connections: int = 0
+    before: Usage | None = None
+    after: Usage | None = None
+
+    def count(self, table: dict[str, int], key: str) -> None:
+        table[key] = table.get(key, 0) + 1
+
+    def leaked(self) -> dict[str, int]:
+        assert self.before is not None and self.after is not None
+        return {
+            "threads": len(set(self.after.threads) - set(self.before.threads))
+            + max(0, len(self.after.threads) - len(self.before.threads)
+                  - len(set(self.after.threads) - set(self.before.threads))),
+            "fds": max(0, self.after.fds - self.before.fds),
+            "connections": self.after.connections,
+        }
+
+
+async def settle(before: Usage, connections: Callable[[], int], timeout: float = 10.0) -> Usage:
+    """Usage once closing threads have ended (paramiko's end within a second or so)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = usage(connections())
+        done = len(now.threads) <= len(before.threads) and now.fds <= before.fds
+        if done or time.monotonic() > deadline:
+            return now
+        await asyncio.sleep(0.1)
+
+
+class _Faults:
+    """Puts one fault on the fleet and takes it off again."""
+
+    def __init__(self, demo: DemoFleet) -> None:
+        self.demo = demo
+        self.esxcli = {n: (d / "bin" / "esxcli").read_text() for n, d in demo.host_dirs.items()}
+
+    def apply(self, fault: str, host: str) -> None:
+        server = self.demo.fleet.servers[host]
+        vcenter = self.demo.vcenter
+        assert vcenter is not None
+        if fault == "down":
+            server.down = True
+            server.drop_connections()
+        elif fault == "hang":
+            server.hang_commands = True
+        elif fault == "garbage":
+            (self.demo.host_dirs[host] / "bin" / "esxcli").write_text(GARBAGE)
+        elif fault == "cut":
+            server.cut_output_at = 100
+        elif fault == "restart":
+            server.drop_connections()
+        elif fault == "relocate-fails":
+            vcenter.fail_next_relocate = "The target host is in maintenance mode."
+        elif fault == "vc-slow":
+            vcenter.slow = 0.6  # past the executors' 0.5 s task deadline
+
+    def clear(self, host: str) -> None:
+        server = self.demo.fleet.servers[host]
+        server.down = server.hang_commands = False
+        server.cut_output_at = None
+        (self.demo.host_dirs[host] / "bin" / "esxcli").write_text(self.esxcli[host])
+        assert self.demo.vcenter is not None
+        self.demo.vcenter.fail_next_relocate = None
+        self.demo.vcenter.slow = 0.0
+
+
+def _soak_words(rng: random.Random, host: str, vm: str) -> str:
+    return rng.choice([
+        f"top {host}", f"top {host} limit=5", f"check {host}", f"raise-limit {host}",
+        f"migrate {vm}", "help", "help top", f"audit {host}", "scan gpu-cluster-b",
+        f"top {host}; reboot", "top $(id)", f"check ../{host}", "approve 999999",
+    ])
+
+
+async def run_soak(n: int, seed: int = 1, fault_rate: float = 0.4, command_timeout: float = 0.5,
+                   batch: int = 6) -> SoakReport:
+    """`n` commands on a fresh demo fleet with random faults, `batch` at once (each on its own
+    host); every failure must be an AioBotError said in one line, every command must end,
+    every approval run at most once, and the process must end with the threads and
+    descriptors it started with."""
+    rng = random.Random(seed)
+    report = SoakReport()
+    report.before = usage(0)
+    async with DemoFleet() as demo:
+        assert demo.remediation is not None and demo.vcenter is not None
+        transport = SshTransport(SshSettings(
+            known_hosts=demo.fleet.known_hosts_path, password=demo.password,
+            command_timeout=command_timeout, max_parallel=8))
+        executors = Executors(transport, demo.vcenter, demo.inventory, poll_interval=0.2,
+                              reboot_timeout=10.0, task_timeout=0.5)
+        remediation = replace(demo.remediation, executors=executors)
+        faults = _Faults(demo)
+        hosts = [h.name for h in demo.inventory]
+        vms = [v.name for v in (await demo.vcenter.inventory()).vms
+               if v.power_state == "poweredOn"]
+        try:
+            for start in range(0, n, batch):
+                chosen = rng.sample(hosts, min(batch, n - start))
+                await asyncio.gather(*(
+                    _one(demo, transport, remediation, faults, rng, host, vms, fault_rate,
+                         report) for host in chosen))
+            report.peak_connections = max(report.peak_connections,
+                                          transport.stats()["connections_open"])
+            trail = await remediation.store.audit_trail(limit=100_000)
+            starts = Counter((e.request_id, e.detail.get("step")) for e in trail
+                             if e.event == "step-started")
+            report.double_executions = sum(1 for c in starts.values() if c > 1)
+        finally:
+            await transport.close()
+        report.lines_received = assert_only_fixed_lines(demo.fleet)
+    report.after = await settle(report.before, lambda: transport.stats()["connections_open"])
+    return report
+
+
+async def _one(demo: DemoFleet, transport: SshTransport, remediation: Remediation,
+               faults: _Faults, rng: random.Random, host: str, vms: list[str],
+               fault_rate: float, report: SoakReport) -> None:
+    fault = rng.choice(FAULTS[1:]) if rng.random() < fault_rate else "none"
+    report.count(report.faults, fault)
+    faults.apply(fault, host)
+    ctx = Context(demo.inventory, transport, caller="@you", vcenter=demo.vcenter,
+                  remediation=remediation)
+    words = _soak_words(rng, host, rng.choice(vms))
+    try:
+        result = await asyncio.wait_for(REGISTRY.run(words, ctx), 30)
+        report.count(report.outcomes, "answered")
+        if isinstance(result, PlanResult) and rng.random() < 0.3:
+            await _approve_twice(demo, remediation, transport, result, report)
+    except TimeoutError:
+        report.lost += 1
+    except AioBotError as err:
+        report.count(report.outcomes, type(err).__name__)
+        if "\n" in str(err) or not str(err):
+            report.long_messages.append(str(err))
+    except Exception as err:  # the soak counts what must never happen
+        report.crashes.append(f"{words}: {type(err).__name__}: {err}")
+    finally:
+        faults.clear(host)
+        report.commands += 1
+        report.peak_connections = max(report.peak_connections,
+                                      transport.stats()["connections_open"])
+
+
+async def _approve_twice(demo: DemoFleet, remediation: Remediation, transport: SshTransport,
+                         plan: PlanResult, report: SoakReport) -> None:
+    """Two approvers press at once: one runs it, the other is refused."""
+    ctxs = [Context(demo.inventory, transport, caller=who, vcenter=demo.vcenter,
+                    remediation=remediation) for who in ("@alice", "@bob")]
+    done = await asyncio.wait_for(asyncio.gather(
+        *(REGISTRY.run(f"approve {plan.request.id}", c) for c in ctxs),
+        return_exceptions=True), 60)
+    for item in done:
+        name = "approved" if isinstance(item, OutcomeResult) else type(item).__name__
+        report.count(report.outcomes, name)
+        if isinstance(item, BaseException) and not isinstance(item, AioBotError):
+            report.crashes.append(f"approve: {type(item).__name__}: {item}")
