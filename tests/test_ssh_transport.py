@@ -419,3 +419,20 @@ async def test_password_never_shown(
     assert "esx01" in caplog.text and "echo hi" in caplog.text
     shown = [caplog.text, repr(transport), repr(wrong), *map(str, errors), *map(repr, errors)]
     assert not [text for text in shown if PASSWORD in text]
+
+
+async def test_idle_connections_are_capped_least_recently_used_first(tmp_path: Path) -> None:
+    """Only `max_idle_connections` stay open between commands (each costs a polling thread)."""
+    dirs = {f"h{i}": make_host_dir(tmp_path / "hosts", f"h{i}") for i in range(5)}
+    with SimSshFleet(dirs, password=PASSWORD, workdir=tmp_path) as fleet:
+        hosts = [HostEntry(n, a, p) for n, a, p in fleet.entries()]
+        transport = SshTransport(SshSettings(known_hosts=fleet.known_hosts_path,
+                                             password=PASSWORD, max_idle_connections=2))
+        try:
+            for host in hosts:
+                await asyncio.wait_for(transport.run(host, "echo hi"), 20)
+            assert transport.stats()["connections_open"] == 2
+            await asyncio.wait_for(transport.run(hosts[-1], "echo again"), 20)
+            assert transport.stats()["connections_opened"] == 5  # the newest was kept
+        finally:
+            await transport.close()

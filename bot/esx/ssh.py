@@ -37,6 +37,10 @@ class SshSettings:
     command_timeout: float = 60.0
     max_output_bytes: int = 1 << 20
     max_parallel: int = 32
+    # Connections kept open between commands, least recently used closed first. Each open
+    # paramiko connection has a thread that wakes ten times a second: a 1,000-host fleet
+    # kept connected slows the event loop (bench/ack.py) for little gain.
+    max_idle_connections: int = 64
 
     def connect_params(self) -> ssh_exec.ConnectParams:
         return ssh_exec.ConnectParams(
@@ -57,7 +61,8 @@ class SshTransport:
         self._params = settings.connect_params()
         self._semaphore = asyncio.Semaphore(settings.max_parallel)
         self._locks: dict[HostEntry, asyncio.Lock] = {}
-        self._clients: dict[HostEntry, paramiko.SSHClient] = {}
+        self._clients: dict[HostEntry, paramiko.SSHClient] = {}  # least recently used first
+        self._busy: set[HostEntry] = set()
         self._clients_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._stats = {"connections_opened": 0, "commands_run": 0, "bytes_received": 0}
@@ -115,6 +120,8 @@ class SshTransport:
         self, host: HostEntry, command: str, timeout: float, cancel: threading.Event
     ) -> CommandResult:
         deadline = time.monotonic() + timeout
+        with self._clients_lock:
+            self._busy.add(host)
         try:
             output = self._execute(host, command, deadline, timeout, cancel)
         except CommandTimeout:
@@ -123,6 +130,9 @@ class SshTransport:
         except ssh_exec.Cancelled:
             log.debug("ssh %s: cancelled %r", host.name, command)
             raise
+        finally:
+            with self._clients_lock:
+                self._busy.discard(host)
         received = len(output.stdout) + len(output.stderr)
         with self._clients_lock:
             self._stats["commands_run"] += 1
@@ -161,7 +171,9 @@ class SshTransport:
 
     def _client(self, host: HostEntry, command: str) -> paramiko.SSHClient:
         with self._clients_lock:
-            client = self._clients.get(host)
+            client = self._clients.pop(host, None)
+            if client is not None:
+                self._clients[host] = client  # now the most recently used
         if client is not None:
             transport = client.get_transport()
             if transport is not None and transport.is_active():
@@ -173,6 +185,11 @@ class SshTransport:
         with self._clients_lock:
             self._clients[host] = client
             self._stats["connections_opened"] += 1
+            idle = [h for h in self._clients if h not in self._busy]
+            excess = idle[: max(0, len(self._clients) - self._settings.max_idle_connections)]
+            evicted = [self._clients.pop(h) for h in excess]
+        for old in evicted:
+            old.close()
         return client
 
     def _drop(self, host: HostEntry) -> None:
