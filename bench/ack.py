@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import statistics
 import sys
 import time
@@ -21,27 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from botproc import SECRET, percentile, start_bot  # noqa: E402
+
 from tests.fakeslack import FakeSlack, SlackDriver  # noqa: E402
-
-SECRET = "bench-signing-secret"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
-
-
-async def start_bot(fake: FakeSlack, hosts: int) -> tuple[asyncio.subprocess.Process, str]:
-    env = {**os.environ, "SLACK_API_URL": fake.api_url, "SLACK_BOT_TOKEN": "xoxb-bench",
-           "SLACK_SIGNING_SECRET": SECRET}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", "--demo", "--demo-hosts", str(hosts),
-        "--host", "127.0.0.1", "--port", "0", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE)
-    assert proc.stdout is not None
-    line = (await asyncio.wait_for(proc.stdout.readline(), 120)).decode().strip()
-    print(line)
-    return proc, line.split()[-1]
 
 
 def scan_done(fake: FakeSlack) -> bool:

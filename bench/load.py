@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import random
 import sys
 import time
@@ -25,15 +24,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from botproc import SECRET, percentile, start_bot  # noqa: E402
+
 from tests.fakeslack import FakeSlack, SlackDriver  # noqa: E402
 from tests.fakeslack.server import Call, JsonDict  # noqa: E402
-
-SECRET = "bench-signing-secret"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 class TimedFake(FakeSlack):
@@ -70,18 +64,6 @@ def children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
-
-async def start_bot(fake: FakeSlack, hosts: int) -> tuple[asyncio.subprocess.Process, str]:
-    env = {**os.environ, "SLACK_API_URL": fake.api_url, "SLACK_BOT_TOKEN": "xoxb-bench",
-           "SLACK_SIGNING_SECRET": SECRET}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", "--demo", "--demo-hosts", str(hosts),
-        "--host", "127.0.0.1", "--port", "0", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE)
-    assert proc.stdout is not None
-    line = (await asyncio.wait_for(proc.stdout.readline(), 600)).decode().strip()
-    print(line)
-    return proc, line.split()[-1]
 
 
 async def main(args: argparse.Namespace) -> int:
