@@ -14,6 +14,7 @@ from bot.assess import Thresholds, assess
 from bot.cli import print_result
 from bot.config import load_config, ssh_password
 from bot.console.progress import terminal_progress
+from bot.esx.collect import scan_concurrency
 from commands.catalog import build_registry
 from commands.context import Context
 from commands.results import TopResult
@@ -85,7 +86,8 @@ async def run(words: list[str], fmt: str) -> int:
     transport = SshTransport(settings)
     try:
         ctx = Context(config.inventory, transport, config.thresholds, caller="cli",
-                      concurrency=config.ssh.max_parallel, progress=terminal_progress())
+                      concurrency=scan_concurrency(config.ssh.max_parallel),
+                      progress=terminal_progress())
         return print_result(await build_registry().run(" ".join(words), ctx), fmt)
     finally:
         await transport.close()

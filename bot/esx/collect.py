@@ -70,6 +70,12 @@ class HostFailure:
 
 
 ScanOutcome = HostReport | HostFailure
+
+
+def scan_concurrency(max_parallel: int) -> int:
+    """Hosts a fleet scan works on at once: a quarter of the SSH slots stay free, so `top` and
+    `check` asked during a long scan do not queue behind it."""
+    return max(1, max_parallel - max(1, max_parallel // 4))
 Progress = Callable[[int, int, ScanOutcome], Awaitable[None]]
 
 

@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import messages
 from bot.config import SlackAccess, demo_remediation, load_config, ssh_password
 from bot.errors import ConfigError
+from bot.esx.collect import scan_concurrency
 from bot.esx.ssh import SshSettings, SshTransport
 from bot.history.settings import HistorySettings
 from bot.remediation.setup import open_remediation, pyvmomi_vcenter
@@ -127,7 +128,8 @@ async def runtime_for(opts: Options) -> AsyncIterator[Runtime]:
         key_file=config.ssh.key_file, connect_timeout=config.ssh.connect_timeout,
         command_timeout=config.ssh.command_timeout, max_parallel=config.ssh.max_parallel))
     runtime = Runtime(config.inventory, transport, config.thresholds, config.slack,
-                      concurrency=config.ssh.max_parallel, history=config.history)
+                      concurrency=scan_concurrency(config.ssh.max_parallel),
+                      history=config.history)
     if config.vcenter is not None:
         runtime.vcenter = pyvmomi_vcenter(config.vcenter)
         runtime.sweep_interval = config.remediation.sweep_seconds
@@ -167,7 +169,7 @@ async def _demo_runtime(opts: Options) -> AsyncIterator[Runtime]:
             runtime = Runtime(fleet.inventory, fleet.transport, vcenter=fleet.vcenter,
                               access=SlackAccess(approvers=approvers,
                                                  incident_channel=incident),
-                              history=history)
+                              history=history, concurrency=scan_concurrency(parallel))
             settings = demo_remediation()
             runtime.sweep_interval = settings.sweep_seconds
             runtime.remediation = await open_remediation(
