@@ -4,6 +4,7 @@ and the chart. Data only: front ends render it (console text, JSON, Slack blocks
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -128,7 +129,9 @@ async def build_summary(store: Store, thresholds: Thresholds, period: Period, no
     history = await store.snapshots(since=since, until=now)
     selection = select_hosts(history)
     note = "simulated history" if simulated else None
-    png = render_chart(history, thresholds, period.chart, until=now, note=note)
+    # matplotlib is seconds of CPU on a first call (import, fonts): never on the event loop
+    png = await asyncio.to_thread(render_chart, history, thresholds, period.chart, until=now,
+                                  note=note)
     lines = await _remediations(store, since)
     return SummaryResult(
         period=period, since=since, until=now, hosts=hosts, clusters=cluster_counts(hosts),
