@@ -32,21 +32,19 @@ def known_hosts(tmp_path: Path, sim_server: SimSshServer) -> Path:
 # ---- store fixtures (bot/store; tests/test_store_*.py) -------------------------------------
 # `pg_server`: one real PostgreSQL per session (tests/pg_helpers.py). `db_url`: a fresh,
 # empty database URL, parametrised over sqlite and postgres. `store`: that store, migrated.
-import os  # noqa: E402
 from collections.abc import AsyncIterator  # noqa: E402
 
 from bot.store import Store, open_store  # noqa: E402
+from tests.needs import require  # noqa: E402
 from tests.pg_helpers import PgServer, pg_bin_dir  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     bin_dir = pg_bin_dir()
-    if bin_dir is None:
-        reason = "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/pg_ctl)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; CI=true requires it (scripts/test installs it)")
-        pytest.skip(reason)
+    require(None if bin_dir else
+            "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/pg_ctl)")
+    assert bin_dir is not None
     server = PgServer.start(bin_dir)
     yield server
     server.stop()

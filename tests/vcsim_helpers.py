@@ -22,6 +22,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from tests.needs import require
+
 ROOT = Path(__file__).resolve().parent.parent
 MAIN_GO = ROOT / "tests" / "vcsim" / "main.go"
 CACHE = ROOT / ".cache" / "vcsim"
@@ -71,12 +73,7 @@ def toolchain_missing() -> str | None:
 
 def require_toolchain() -> None:
     """Skip (locally) or fail (CI=true) when the simulator cannot be built."""
-    reason = toolchain_missing()
-    if reason is None:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}; CI=true requires it (scripts/test installs it)")
-    pytest.skip(reason)
+    require(toolchain_missing())
 
 
 def build() -> Build:
