@@ -69,6 +69,20 @@ def cluster_counts(hosts: Sequence[HostStatus]) -> list[ClusterCounts]:
             for name, c in sorted(counts.items())]
 
 
+class HostsByRisk:
+    """What a summary and the App Home glance both say about their `hosts`."""
+
+    hosts: list[HostStatus]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return risk_counts(self.hosts)
+
+    @property
+    def reboot_pending(self) -> list[HostStatus]:
+        return [h for h in self.hosts if h.reboot_pending]
+
+
 def risk_counts(hosts: Sequence[HostStatus]) -> dict[str, int]:
     """{"ok": n, "warning": n, "critical": n}."""
     return {r.value: sum(1 for h in hosts if h.risk is r) for r in Risk}

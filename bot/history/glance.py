@@ -7,13 +7,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.assess import Thresholds
-from bot.history.fleet import ClusterCounts, HostStatus, cluster_counts, host_statuses, risk_counts
+from bot.history.fleet import (
+    ClusterCounts,
+    HostsByRisk,
+    HostStatus,
+    cluster_counts,
+    host_statuses,
+)
 from bot.history.records import AlertRecord
 from bot.store.api import Request, State, Store
 
 
 @dataclass(frozen=True)
-class GlanceResult:
+class GlanceResult(HostsByRisk):
     now: datetime
     as_of: datetime | None  # the newest snapshot's time; None when nothing was scanned yet
     hosts: list[HostStatus]  # riskiest first
@@ -21,14 +27,6 @@ class GlanceResult:
     open_incidents: list[AlertRecord]  # oldest first
     pending_approvals: list[Request]  # proposed and not expired, oldest first
     stale: list[str] = field(default_factory=list)  # hosts not snapshotted for `stale_after`
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return risk_counts(self.hosts)
-
-    @property
-    def reboot_pending(self) -> list[HostStatus]:
-        return [h for h in self.hosts if h.reboot_pending]
 
 
 STALE_AFTER = timedelta(days=1)

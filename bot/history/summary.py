@@ -13,7 +13,13 @@ from bot.assess import Thresholds
 from bot.esx.collect import ScanOutcome
 from bot.esx.report import HostReport
 from bot.history.chart import ChartPeriod, render_chart, select_hosts
-from bot.history.fleet import ClusterCounts, HostStatus, cluster_counts, host_statuses, risk_counts
+from bot.history.fleet import (
+    ClusterCounts,
+    HostsByRisk,
+    HostStatus,
+    cluster_counts,
+    host_statuses,
+)
 from bot.history.records import AlertRecord
 from bot.history.snapshot import snapshots_of
 from bot.store.api import FINAL, Request, State, Store
@@ -70,7 +76,7 @@ class Chart:
 
 
 @dataclass(frozen=True)
-class SummaryResult:
+class SummaryResult(HostsByRisk):
     """`summary [24h|7d|30d]`."""
 
     period: Period
@@ -89,14 +95,6 @@ class SummaryResult:
     simulated: bool = False  # the history was synthesised (demo)
     stale: list[str] = field(default_factory=list)  # hosts last seen before the period
     unreachable: list[str] = field(default_factory=list)  # failed the scan made now
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return risk_counts(self.hosts)
-
-    @property
-    def reboot_pending(self) -> list[HostStatus]:
-        return [h for h in self.hosts if h.reboot_pending]
 
     @property
     def open_incidents(self) -> list[AlertRecord]:
