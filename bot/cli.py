@@ -6,17 +6,20 @@ input."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import redact
 from bot.console.output import FORMATS, emit
 from bot.errors import AioBotError
-from commands.results import Result, ScanResult
+from commands.host_results import ScanResult
+
+if TYPE_CHECKING:  # an annotation only: commands.results imports remediation, history, store
+    from commands.results import Result
 
 log = logging.getLogger("bot")
 
@@ -108,6 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.action == "analyze":  # synchronous, and it imports only what it needs: fast
+        from bot.cli_analyze import analyze
+
+        return analyze(args)
+
+    import asyncio
+
     from bot import cli_actions
 
     if args.action == "demo":
@@ -116,8 +126,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(cli_actions.demo(args.words, args.format))
     if args.action == "run":
         return asyncio.run(cli_actions.run(args.words, args.format))
-    if args.action == "analyze":
-        return cli_actions.analyze(args)
     if args.action in ("serve", "socket"):
         from bot.slack import run as slack_run
 

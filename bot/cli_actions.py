@@ -1,23 +1,19 @@
 """What each `aio-bot` action does once its arguments are parsed. SSH (paramiko) and the
-simulator are imported only by the actions that use them: `analyze` starts fast."""
+simulator are imported only by the actions that use them. `analyze` is in `bot.cli_analyze`,
+which imports none of this module's dependencies: it starts fast."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-from bot.analyze import CapturedFiles
-from bot.analyze import analyze as analyze_files
-from bot.assess import Thresholds, assess
 from bot.cli import print_result
 from bot.config import load_config, ssh_password
 from bot.console.progress import terminal_progress
 from bot.esx.collect import scan_concurrency
 from commands.catalog import build_registry
 from commands.context import Context
-from commands.results import TopResult
 
 
 async def demo(words: list[str], fmt: str) -> int:
@@ -91,15 +87,6 @@ async def run(words: list[str], fmt: str) -> int:
         return print_result(await build_registry().run(" ".join(words), ctx), fmt)
     finally:
         await transport.close()
-
-
-def analyze(args: argparse.Namespace) -> int:
-    files = CapturedFiles(
-        lsof=args.lsof, vm_list=args.vm_list, kernel=args.kernel, version=args.version,
-        vmkernel_log=args.vmkernel_log, hostd_log=args.hostd_log)
-    report = analyze_files(files, host=args.host)
-    limit = args.limit if args.limit and args.limit > 0 else max(1, len(report.vms))
-    return print_result(TopResult(report, assess(report, Thresholds()), limit), args.format)
 
 
 def check_config(fmt: str) -> int:

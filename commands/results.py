@@ -1,52 +1,18 @@
-"""What commands return: data, no formatting. Front ends render these."""
+"""What commands return: data, no formatting. Front ends render these. The host results
+(`top`, `check`, `scan`) live in `commands.host_results` and are re-exported here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from bot.assess import Assessment
-from bot.esx.collect import HostFailure
-from bot.esx.report import HostReport, VmUsage
 from bot.history.summary import SummaryResult as SummaryResult  # built by the engine
 from bot.remediation.plan import Plan
 from bot.remediation.service import Outcome
 from bot.store.api import AuditEntry, Request
-
-
-@dataclass(frozen=True)
-class TopResult:
-    """`top`: a host's VMs ranked by handles held."""
-
-    report: HostReport
-    assessment: Assessment
-    limit: int
-
-    @property
-    def shown(self) -> list[VmUsage]:
-        return self.report.vms[: self.limit]
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """`check`: a host's verdict and the recommended action."""
-
-    report: HostReport
-    assessment: Assessment
-
-
-@dataclass(frozen=True)
-class ScanRow:
-    report: HostReport
-    assessment: Assessment
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    """`scan`: hosts ranked by % of their runtime limit in use; failures listed apart."""
-
-    scope: str
-    rows: list[ScanRow]
-    failures: list[HostFailure] = field(default_factory=list)
+from commands.host_results import CheckResult as CheckResult
+from commands.host_results import ScanResult as ScanResult
+from commands.host_results import ScanRow as ScanRow
+from commands.host_results import TopResult as TopResult
 
 
 @dataclass(frozen=True)

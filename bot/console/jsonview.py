@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.assess import Assessment
-from bot.console.changes_json import changes_dict
-from bot.console.history_view import summary_dict
-from bot.esx.collect import HostFailure
 from bot.esx.records import FdsWarning, FdsWarningSummary
 from bot.esx.report import HostReport, VmUsage
-from commands.results import CheckResult, HelpResult, Result, ScanResult, SummaryResult, TopResult
+from commands.host_results import CheckResult, ScanResult, TopResult
+
+# Annotations only: bot.esx.collect imports asyncio, and commands.results the remediation,
+# history and store types.
+if TYPE_CHECKING:
+    from bot.esx.collect import HostFailure
+    from commands.results import HelpResult, Result
 
 
 def to_dict(result: Result) -> dict[str, Any]:
-    if isinstance(result, SummaryResult):
-        return summary_dict(result)
     if isinstance(result, TopResult):
         doc = report_dict(result.report, limit=result.limit)
         doc["assessment"] = assessment_dict(result.assessment)
@@ -27,6 +28,14 @@ def to_dict(result: Result) -> dict[str, Any]:
         return doc
     if isinstance(result, ScanResult):
         return scan_dict(result)
+    # The other results' renderers import history, remediation and the store: only when
+    # needed, so that `aio-bot analyze` (a TopResult) starts fast.
+    from bot.console.changes_json import changes_dict
+    from bot.console.history_view import summary_dict
+    from commands.results import HelpResult, SummaryResult
+
+    if isinstance(result, SummaryResult):
+        return summary_dict(result)
     if isinstance(result, HelpResult):
         return help_dict(result)
     return changes_dict(result)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from bot.console.jsonview import to_dict
 from bot.console.table import render
-from commands.results import Result
+
+if TYPE_CHECKING:  # an annotation only: commands.results imports remediation, history, store
+    from commands.results import Result
 
 FORMATS = ("table", "json")
 

@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
-from bot.console import changes, history_view
+from typing import TYPE_CHECKING
+
 from bot.console.grid import table
 from bot.esx.report import HostReport
-from commands.results import (
-    AuditResult,
-    CheckResult,
-    HelpResult,
-    OutcomeResult,
-    PlanResult,
-    RequestResult,
-    Result,
-    ScanResult,
-    SummaryResult,
-    TopResult,
-)
+from commands.host_results import CheckResult, ScanResult, TopResult
+
+# Annotations only: commands.results imports the remediation, history and store types.
+if TYPE_CHECKING:
+    from commands.results import HelpResult, Result
 
 BAR_WIDTH = 30
 
 
 def render(result: Result) -> str:
+    if isinstance(result, TopResult):
+        return render_top(result)
+    if isinstance(result, CheckResult):
+        return render_check(result)
+    if isinstance(result, ScanResult):
+        return render_scan(result)
+    # The other results' renderers import history, remediation and the store: only when
+    # needed, so that `aio-bot analyze` (a TopResult) starts fast.
+    from bot.console import changes, history_view
+    from commands.results import (
+        AuditResult,
+        OutcomeResult,
+        PlanResult,
+        RequestResult,
+        SummaryResult,
+    )
+
     if isinstance(result, SummaryResult):
         return history_view.render_summary(result)
     if isinstance(result, PlanResult):
@@ -32,12 +43,6 @@ def render(result: Result) -> str:
         return changes.render_request(result)
     if isinstance(result, AuditResult):
         return changes.render_audit(result)
-    if isinstance(result, TopResult):
-        return render_top(result)
-    if isinstance(result, CheckResult):
-        return render_check(result)
-    if isinstance(result, ScanResult):
-        return render_scan(result)
     return render_help(result)
 
 

@@ -19,11 +19,14 @@ esxcli namespace.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.errors import ParseError
 from bot.esx.records import VmProcess
+
+if TYPE_CHECKING:  # imported when XML is parsed: most captures are text (`aio-bot analyze`)
+    import xml.etree.ElementTree as ET
 
 FORMAT = "esxcli vm process list"
 XML_FORMAT = "esxcli --formatter=xml vm process list"
@@ -104,6 +107,8 @@ def parse_vm_process_list_xml(text: str) -> list[VmProcess]:
     if doctype:
         line_no = text.count("\n", 0, doctype.start()) + 1
         raise ParseError(XML_FORMAT, line_no, _line(text, line_no), "DOCTYPE is not allowed")
+    import xml.etree.ElementTree as ET
+
     try:
         root = ET.fromstring(text.lstrip("\ufeff").strip())  # noqa: S314 - see above
     except ET.ParseError as err:
