@@ -5,8 +5,10 @@
 Writes a realistic lsof capture (padded columns, VM names with spaces, vmgfx character
 devices, hostd and other worlds) to a temporary directory, then times, best of 3 each:
 
-- `python -m bot analyze --lsof FILE --format json` when `bot/cli.py` exists, else
-  `python -c "from bot.esx.lsof import parse_lsof_file; ..."` (and says so);
+- `python -m bot analyze --lsof FILE --format json` when `bot/cli.py` exists;
+- the parser alone, `python -c "from bot.esx.lsof import parse_lsof_file; ..."`, which counts
+  with the C module `bot.esx._lsofcount` when it is built;
+- the Python counter alone (`bot.esx.lsof_fast`, used where no C compiler built the module);
 - `sh -c "<KB pipeline>"` (the pipeline of KB 408376, with the file instead of
   `vmkvsitools lsof`), run by the system's `awk`;
 
@@ -113,15 +115,22 @@ def _best_of(cmd: list[str], runs: int) -> tuple[float, str]:
     return best, out
 
 
-def _library_cmd(lsof: Path) -> list[str]:
+def _library_cmd(lsof: Path, parse: str) -> list[str]:
     code = (
         "import json, sys\n"
-        "from bot.esx.lsof import parse_lsof_file\n"
-        "s = parse_lsof_file(sys.argv[1])\n"
+        f"{parse}\n"
+        "s = parse(sys.argv[1])\n"
         "print(json.dumps({str(k): c.vmgfx_handles for k, c in s.cartels.items()"
         " if c.vmgfx_handles}))\n"
     )
     return [sys.executable, "-c", code, str(lsof)]
+
+
+def _engine() -> str:
+    sys.path.insert(0, str(ROOT))
+    from bot.esx import lsof_native
+
+    return "C module bot.esx._lsofcount" if lsof_native.AVAILABLE else "Python, C module not built"
 
 
 def _ours_cmds(lsof: Path) -> list[tuple[list[str], str]]:
@@ -132,7 +141,13 @@ def _ours_cmds(lsof: Path) -> list[tuple[list[str], str]]:
         cmds.append((cli, "python -m bot analyze --lsof FILE --format json"))
     else:
         print("bot/cli.py does not exist yet: timing the parser alone")
-    cmds.append((_library_cmd(lsof), "python -c parse_lsof_file (parser alone)"))
+    parse_file = "from bot.esx.lsof import parse_lsof_file as parse"
+    cmds.append((_library_cmd(lsof, parse_file), f"parser alone: {_engine()}"))
+    python_only = (
+        "from bot.esx.lsof_fast import count_file\n"
+        "def parse(path): return count_file(path).summary()"
+    )
+    cmds.append((_library_cmd(lsof, python_only), "Python counter alone, the fallback"))
     return cmds
 
 

@@ -2,8 +2,9 @@
 
     awk '$3=="CHAR" {print $0}' F | grep vmgfx | awk '$2=="vmx" {print $1}' | sort | uniq -c
 
-For every cartel, the vmgfx count from parse_lsof, parse_lsof_file and parse_reduced (of
-LSOF_AWK run through the system's awk) equals what the pipeline prints.
+For every cartel, the vmgfx count from parse_lsof, both file counters (C, when it is built,
+and Python) and parse_reduced (of LSOF_AWK run through the system's awk) equals what the
+pipeline prints.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.esx import lsof_fast, lsof_native
 from bot.esx.commandlines import LSOF_AWK
 from bot.esx.lsof import parse_lsof, parse_lsof_file, parse_reduced
 from bot.esx.records import LsofSummary
@@ -119,9 +121,12 @@ def _check(text: str, path: Path) -> None:
     path.write_text(text, encoding="utf-8", newline="\n")
     from_lines = parse_lsof(io.StringIO(text, newline="\n"))
     from_file = parse_lsof_file(path)
+    from_python = lsof_fast.count_file(path).summary()
     awk = subprocess.run(["awk", LSOF_AWK, str(path)], capture_output=True, check=True)
     from_awk = parse_reduced(awk.stdout.decode("utf-8", "surrogateescape"))
-    assert from_lines == from_file == from_awk
+    assert from_lines == from_file == from_python == from_awk
+    if lsof_native.AVAILABLE:
+        assert lsof_native.count_file(path).summary() == from_lines
     assert _vmgfx(from_lines) == _kb_counts(path)
 
 

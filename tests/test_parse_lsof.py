@@ -1,21 +1,42 @@
-"""parse_lsof, parse_lsof_file and parse_reduced on captures in the real format."""
+"""parse_lsof, parse_lsof_file and parse_reduced on captures in the real format.
+
+File tests run on both file counters: Python (`lsof_fast`) and C (`lsof_native`)."""
 
 from __future__ import annotations
 
 import io
+import os
 import subprocess
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bot.errors import ParseError
-from bot.esx import lsof
+from bot.esx import lsof_fast, lsof_native
 from bot.esx.commandlines import LSOF_AWK
 from bot.esx.lsof import awk_fields, parse_lsof, parse_lsof_file, parse_reduced
-from bot.esx.records import CartelHandles
+from bot.esx.records import CartelHandles, LsofSummary
+from tests.needs import require
 
 FIXTURES = Path(__file__).parent / "fixtures" / "esx"
 SMALL = FIXTURES / "lsof_small.txt"
+
+
+ReadFile = Callable[[Path], LsofSummary]
+
+
+@pytest.fixture(params=["python", "c"])
+def read_file(request: pytest.FixtureRequest) -> ReadFile:
+    """One of the two file counters (parse_lsof_file picks C when it is built)."""
+    if request.param == "c":
+        require(None if lsof_native.AVAILABLE else NOT_BUILT)
+        return lambda path: lsof_native.count_file(path).summary()
+    return lambda path: lsof_fast.count_file(path).summary()
+
+
+NOT_BUILT = "bot.esx._lsofcount is not built (no C compiler when the project was installed)"
 
 
 def _lines(path: Path) -> io.StringIO:
@@ -35,7 +56,8 @@ def test_small_capture_counts_like_the_kb() -> None:
     assert summary.char_handles == 7
 
 
-def test_file_and_lines_agree() -> None:
+def test_file_and_lines_agree(read_file: ReadFile) -> None:
+    assert read_file(SMALL) == parse_lsof(_lines(SMALL))
     assert parse_lsof_file(SMALL) == parse_lsof(_lines(SMALL))
     assert parse_lsof_file(str(SMALL)) == parse_lsof(SMALL.read_text().splitlines())
 
@@ -58,10 +80,11 @@ def test_bad_line_names_its_number() -> None:
     assert "line 5" in str(err.value)
 
 
-def test_file_bad_line_names_its_number() -> None:
+def test_file_bad_line_names_its_number(read_file: ReadFile) -> None:
     with pytest.raises(ParseError) as err:
-        parse_lsof_file(FIXTURES / "lsof_bad_line.txt")
+        read_file(FIXTURES / "lsof_bad_line.txt")
     assert err.value.line_no == 5
+    assert err.value.line.startswith("lsof: error reading cartel")
 
 
 @pytest.mark.parametrize(
@@ -83,11 +106,11 @@ def test_malformed_lines(line: str, why: str) -> None:
 
 
 @pytest.mark.parametrize("bad", ["012 vmx CHAR 3 x", "0 vmx", "12x vmx CHAR", "x 1 CHAR"])
-def test_file_fast_path_rejects_bad_lines(tmp_path: Path, bad: str) -> None:
+def test_file_counters_reject_bad_lines(read_file: ReadFile, tmp_path: Path, bad: str) -> None:
     path = tmp_path / "lsof.txt"
     path.write_text("0 vmx CHAR 1 vmgfx\n" * 50 + bad + "\n" + "1 vmx FILE 2 x\n" * 50)
     with pytest.raises(ParseError) as err:
-        parse_lsof_file(path)
+        read_file(path)
     assert (err.value.line_no, err.value.line) == (51, bad)
 
 
@@ -120,45 +143,62 @@ def test_world_must_be_exactly_vmx() -> None:
     assert (cartel.char_handles, cartel.vmgfx_handles) == (4, 1)
 
 
-def test_file_with_crlf_and_no_final_newline(tmp_path: Path) -> None:
+def test_file_with_crlf_and_no_final_newline(read_file: ReadFile, tmp_path: Path) -> None:
     path = tmp_path / "lsof.txt"
     path.write_bytes(b"1 vmx CHAR 1 vmgfx\r\n1 vmx CHAR\r\n1 vmx CHAR 3 vmgfx")
-    summary = parse_lsof_file(path)
+    summary = read_file(path)
     assert summary.lines == 3
     assert summary.types == {"CHAR": 2, "CHAR\r": 1}
     assert summary.cartels[1] == CartelHandles(1, char_handles=2, vmgfx_handles=2)
 
 
-def test_file_empty_and_blank(tmp_path: Path) -> None:
+def test_file_empty_and_blank(read_file: ReadFile, tmp_path: Path) -> None:
     empty, blank = tmp_path / "empty", tmp_path / "blank"
     empty.write_bytes(b"")
     blank.write_bytes(b"\n\n")
-    assert parse_lsof_file(empty).lines == 0
-    assert parse_lsof_file(blank).lines == 2
-    assert parse_lsof_file(blank).types == {}
+    assert read_file(empty).lines == 0
+    assert read_file(blank).lines == 2
+    assert read_file(blank).types == {}
 
 
-def test_file_non_utf8_type_is_kept(tmp_path: Path) -> None:
+def test_file_non_utf8_type_is_kept(read_file: ReadFile, tmp_path: Path) -> None:
     path = tmp_path / "lsof.txt"
+    path.write_bytes(b"1 vmx CH\xffR 1 x\n\xfe2 vmx CHAR\n")
+    with pytest.raises(ParseError) as err:
+        read_file(path)
+    assert (err.value.line_no, err.value.line) == (2, "\udcfe2 vmx CHAR")
     path.write_bytes(b"1 vmx CH\xffR 1 x\n")
-    assert parse_lsof_file(path).types == {"CH\udcffR": 1}
+    assert read_file(path).types == {"CH\udcffR": 1}
+
+
+def test_file_that_is_not_regular_is_counted_too(tmp_path: Path) -> None:
+    fifo = tmp_path / "lsof.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(SMALL.read_bytes(),))
+    writer.start()
+    try:
+        assert parse_lsof_file(fifo) == parse_lsof(_lines(SMALL))
+    finally:
+        if writer.is_alive():  # the read failed before draining the pipe: unblock the writer
+            fifo.read_bytes()
+        writer.join()
 
 
 def test_file_error_in_a_late_chunk_and_in_the_forked_half(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(lsof, "_PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(lsof, "_can_fork", lambda: True)
-    monkeypatch.setattr(lsof, "_CHUNK", 4096)
+    monkeypatch.setattr(lsof_fast, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(lsof_fast, "can_fork", lambda: True)
+    monkeypatch.setattr(lsof_fast, "CHUNK", 4096)
     good = "2099517   vmx   CHAR   63   /vmfs/devices/char/vmgfx/vmgfx0\n"
     path = tmp_path / "lsof.txt"
     path.write_text(good * 5000 + "oops\n" + good * 10)
     with pytest.raises(ParseError) as err:
-        parse_lsof_file(path)
+        lsof_fast.count_file(path)
     assert err.value.line_no == 5001
     path.write_text(good * 10 + "oops\n" + good * 5000)
     with pytest.raises(ParseError) as err:
-        parse_lsof_file(path)
+        lsof_fast.count_file(path)
     assert err.value.line_no == 11
 
 
@@ -170,11 +210,11 @@ def test_file_parallel_and_serial_agree(tmp_path: Path, monkeypatch: pytest.Monk
     ]
     path = tmp_path / "lsof.txt"
     path.write_text("Cartel | World name | Type | fd | Description\n" + "".join(lines))
-    monkeypatch.setattr(lsof, "_CHUNK", 8192)
-    serial = parse_lsof_file(path)
-    monkeypatch.setattr(lsof, "_PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(lsof, "_can_fork", lambda: True)
-    assert parse_lsof_file(path) == serial == parse_lsof(_lines(path))
+    monkeypatch.setattr(lsof_fast, "CHUNK", 8192)
+    serial = lsof_fast.count_file(path).summary()
+    monkeypatch.setattr(lsof_fast, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(lsof_fast, "can_fork", lambda: True)
+    assert lsof_fast.count_file(path).summary() == serial == parse_lsof(_lines(path))
     assert serial.lines == 30001
 
 

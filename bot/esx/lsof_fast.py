@@ -1,0 +1,201 @@
+"""Count a `vmkvsitools lsof` file in Python, fast: the engine when the C module is not built.
+
+Reads bytes in chunks cut at line ends; chunks of ordinary data lines are counted with
+bytes.split and Counter, anything unusual line by line with `bot.esx.lsof_rules.count_line`.
+Same result, same errors, same line numbers as counting line by line. A large file read by a
+single-threaded process on a multi-core POSIX host is split in two halves, the second
+counted by a forked child process (never in a threaded process such as the bot).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import signal
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import eq, itemgetter
+from typing import BinaryIO, NoReturn
+
+from bot.errors import ParseError
+from bot.esx.lsof_rules import FORMAT, MAX_DIGITS, Tally, count_line
+
+CHUNK = 1 << 16
+PARALLEL_MIN_BYTES = 8 << 20
+_CANONICAL_RUN = re.compile(rb"(?:0|[1-9][0-9]*)(?: (?:0|[1-9][0-9]*))*")
+_AWK_ONLY_SPACE = (b"\r", b"\x0b", b"\x0c")
+
+_first = itemgetter(0)
+_third = itemgetter(2)
+
+
+def count_file(path: str | os.PathLike[str]) -> Tally:
+    """Count the whole file; raises ParseError naming the first unreadable line."""
+    size = os.path.getsize(path)
+    if size >= PARALLEL_MIN_BYTES and can_fork():
+        return _count_halves(path, _line_boundary(path, size // 2))
+    return _count_range(path, 0, None)
+
+
+def can_fork() -> bool:
+    return hasattr(os, "fork") and threading.active_count() == 1 and (os.cpu_count() or 1) > 1
+
+
+@dataclass
+class _ByteTally:
+    """Counts keyed by raw bytes, for the fast path."""
+
+    types: Counter[bytes] = field(default_factory=Counter)
+    chars: Counter[bytes] = field(default_factory=Counter)
+    vmgfx: Counter[bytes] = field(default_factory=Counter)
+
+    def merge_into(self, tally: Tally) -> None:
+        for mine, theirs in (
+            (self.types, tally.types),
+            (self.chars, tally.chars),
+            (self.vmgfx, tally.vmgfx),
+        ):
+            for key, n in mine.items():
+                theirs[key.decode("utf-8", "surrogateescape")] += n
+
+
+def _count_chunk_fast(tally: _ByteTally, chunk: bytes, lines: list[bytes]) -> bool:
+    """Count a chunk of well-formed lines at C speed; False (nothing counted) otherwise.
+
+    Only valid when the chunk holds no \\r, \\v or \\f (bytes.split() would split on them,
+    awk does not). Any line that is blank, a header, a separator or bad makes this
+    return False, and the caller counts the chunk line by line instead.
+    """
+    rows = list(map(bytes.split, lines, repeat(None), repeat(3)))
+    try:
+        kinds = list(map(_third, rows))
+    except IndexError:
+        return False
+    firsts = list(map(_first, rows))
+    if max(map(len, firsts)) > MAX_DIGITS or not _all_cartel_ids(b" ".join(firsts)):
+        return False
+    tally.types.update(kinds)
+    if b"CHAR" in kinds:
+        is_char = list(map(eq, kinds, repeat(b"CHAR")))
+        tally.chars.update(compress(firsts, is_char))
+        if b"vmgfx" in chunk:
+            tally.vmgfx.update(
+                [r[0] for r in compress(rows, is_char) if r[1] == b"vmx" and b"vmgfx" in r[-1]]
+            )
+    return True
+
+
+def _all_cartel_ids(joined: bytes) -> bool:
+    """Whether space-joined first fields are all canonical decimal numbers."""
+    if joined.translate(None, b"0123456789 ") or joined.startswith(b"0") or b" 0" in joined:
+        return _CANONICAL_RUN.fullmatch(joined) is not None
+    return True
+
+
+def _count_chunk(tally: Tally, fast: _ByteTally, chunk: bytes, first_line_no: int) -> int:
+    """Count the complete lines of `chunk` (no final newline); return how many there were."""
+    lines = chunk.split(b"\n")
+    if any(c in chunk for c in _AWK_ONLY_SPACE) or not _count_chunk_fast(fast, chunk, lines):
+        for line_no, raw in enumerate(lines, first_line_no):
+            count_line(tally, line_no, raw.decode("utf-8", "surrogateescape"))
+    return len(lines)
+
+
+def _line_boundary(path: str | os.PathLike[str], near: int) -> int:
+    """The offset of the first line that starts at or after `near`."""
+    with open(path, "rb") as f:
+        f.seek(near - 1)
+        f.readline()
+        return f.tell()
+
+
+def _blocks(f: BinaryIO, limit: int | None) -> Iterator[bytes]:
+    """Read `f` in chunks, at most `limit` bytes in all (None: to the end)."""
+    while limit is None or limit > 0:
+        block = f.read(CHUNK if limit is None else min(CHUNK, limit))
+        if not block:
+            return
+        if limit is not None:
+            limit -= len(block)
+        yield block
+
+
+def _count_range(path: str | os.PathLike[str], start: int, end: int | None) -> Tally:
+    """Count the lines of bytes [start, end) of the file; line numbers count from `start`."""
+    tally, fast = Tally(), _ByteTally()
+    line_no, rest = 1, b""
+    with open(path, "rb") as f:
+        if start:
+            f.seek(start)  # not for a pipe: that one is read whole, from its start
+        for block in _blocks(f, None if end is None else end - start):
+            buf = rest + block
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                rest = buf
+                continue
+            line_no += _count_chunk(tally, fast, buf[:cut], line_no)
+            rest = buf[cut + 1 :]
+    if rest:
+        line_no += _count_chunk(tally, fast, rest, line_no)
+    fast.merge_into(tally)
+    tally.lines = line_no - 1
+    return tally
+
+
+def _count_halves(path: str | os.PathLike[str], boundary: int) -> Tally:
+    """Count [0, boundary) here and [boundary, end) in a forked child, then add them up."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child; coverage does not follow it
+        os.close(read_end)
+        _child(path, boundary, write_end)
+    os.close(write_end)
+    finished = False
+    try:
+        head = _count_range(path, 0, boundary)
+        with os.fdopen(read_end, "rb") as pipe:
+            read_end = -1
+            payload = pipe.read()
+        finished = True
+    finally:
+        if read_end >= 0:
+            os.close(read_end)
+        if not finished:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    tail = _child_result(payload, status, path, boundary, head.lines)
+    return head.plus(tail)
+
+
+def _child(path: str | os.PathLike[str], start: int, fd: int) -> NoReturn:  # pragma: no cover
+    """In the forked child: count from `start` to the end, send the result, exit."""
+    code = 1
+    try:
+        try:
+            result: object = _count_range(path, start, None)
+        except ParseError as err:
+            result = (err.line_no, err.line, err.why)
+        with os.fdopen(fd, "wb") as pipe:
+            pipe.write(pickle.dumps(result))
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _child_result(
+    payload: bytes, status: int, path: str | os.PathLike[str], start: int, offset: int
+) -> Tally:
+    """The child's tally; its ParseError renumbered; recounted here if the child failed."""
+    if status != 0 or not payload:
+        return _count_range(path, start, None)
+    result = pickle.loads(payload)  # noqa: S301 - written by our own forked child, above
+    if isinstance(result, tuple):
+        line_no, line, why = result
+        raise ParseError(FORMAT, offset + line_no, line, why)
+    if not isinstance(result, Tally):
+        return _count_range(path, start, None)
+    return result

@@ -1,0 +1,89 @@
+"""The C counter (`bot.esx._lsofcount`) agrees with the reference rules on any bytes at all.
+
+Random bytes biased toward lsof's own tokens: counts, line numbers, error lines and reasons
+must all equal `parse_lsof` on the same text. Under CI=true the module must be built."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.errors import ParseError
+from bot.esx import lsof_native
+from bot.esx.lsof import parse_lsof, parse_lsof_file
+from bot.esx.records import LsofSummary
+from tests.needs import require
+
+NOT_BUILT = "bot.esx._lsofcount is not built (no C compiler when the project was installed)"
+
+tokens = st.sampled_from(
+    [b"0", b"7", b"2099517", b"012", b"1" * 18, b"1" * 19, b"vmx", b"VMX", b"vmx-vcpu-0:a b",
+     b"CHAR", b"CHAR\r", b"FILE", b"Cartel", b"----", b"|", b"+=", b"vmgfx", b"/vmfs/devices/"
+     b"char/vmgfx/vmgfx0", b"vmgf", b"x", b"\xff", b"\xc3\xa9", b"\x00", b"\x0b", b"\x0c"]
+)
+separators = st.sampled_from([b" ", b"  ", b"\t", b" \t ", b"\n", b"\r\n", b""])
+
+
+@st.composite
+def lsof_bytes(draw: st.DrawFn) -> bytes:
+    parts = draw(st.lists(st.tuples(tokens, separators), max_size=80))
+    return b"".join(token + sep for token, sep in parts)
+
+
+def _reference(data: bytes) -> LsofSummary | tuple[int, str, str]:
+    try:
+        return parse_lsof(io.StringIO(data.decode("utf-8", "surrogateescape"), newline="\n"))
+    except ParseError as err:
+        return (err.line_no, err.line, err.why)
+
+
+def _native(data: bytes) -> LsofSummary | tuple[int, str, str]:
+    try:
+        return lsof_native.count_bytes(data).summary()
+    except ParseError as err:
+        return (err.line_no, err.line, err.why)
+
+
+@pytest.fixture(autouse=True)
+def _built() -> None:
+    require(None if lsof_native.AVAILABLE else NOT_BUILT)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(data=lsof_bytes())
+def test_same_answer_as_the_rules_on_any_bytes(data: bytes) -> None:
+    assert _native(data) == _reference(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=300))
+def test_same_answer_on_arbitrary_binary(data: bytes) -> None:
+    assert _native(data) == _reference(data)
+
+
+def test_many_cartels_and_types_grow_the_tables() -> None:
+    lines = [f"{c} {'vmx' if c % 2 else 'sh'} {'CHAR' if c % 3 else f'T{c}'} 1 vmgfx"
+             for c in range(1, 20_001)]
+    data = ("\n".join(lines) + "\n").encode()
+    assert _native(data) == _reference(data)
+    summary = lsof_native.count_bytes(data).summary()
+    assert len(summary.cartels) == sum(1 for c in range(1, 20_001) if c % 3)
+    assert len(summary.types) == 1 + sum(1 for c in range(1, 20_001) if not c % 3)
+
+
+def test_the_bad_line_is_cut_from_the_mapped_file(tmp_path: Path) -> None:
+    path = tmp_path / "lsof.txt"
+    path.write_bytes(b"1 vmx CHAR 1 vmgfx\n" * 1000 + b"1 vmx\n" + b"2 vmx CHAR\n")
+    with pytest.raises(ParseError) as err:
+        parse_lsof_file(path)
+    assert (err.value.line_no, err.value.line, err.value.why) == (
+        1001, "1 vmx", "fewer than 3 fields")
+
+
+def test_count_accepts_only_buffers() -> None:
+    with pytest.raises(TypeError):
+        lsof_native.count_bytes("1 vmx CHAR\n")  # type: ignore[arg-type]
