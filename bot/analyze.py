@@ -47,7 +47,8 @@ def analyze(files: CapturedFiles, *, host: str = "captured", now: datetime | Non
 
 
 def _existing(path: Path) -> Path:
-    if not path.is_file():
+    """A file, or a pipe: `--lsof <(ssh root@host vmkvsitools lsof)` works too."""
+    if not path.exists() or path.is_dir():
         raise UsageError(f"There is no file {path}.")
     return path
 
