@@ -11,7 +11,6 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import NoReturn
 
 import paramiko
 
@@ -20,11 +19,12 @@ from bot.errors import (
     CommandTimeout,
     HostError,
     HostKeyChanged,
-    HostKeyUnknown,
     HostUnreachable,
     OutputTooLarge,
     OutputTruncated,
 )
+from bot.esx.known_hosts import KnownHosts, StrictClient
+from bot.esx.ssh_auth import PasswordFirstInteractive, failure_detail
 from bot.inventory import HostEntry
 
 _CHUNK = 65536
@@ -46,50 +46,6 @@ class StaleConnection(Exception):
     """The cached connection could not open a channel; nothing ran. Reconnect and retry."""
 
 
-class _RejectUnknown(paramiko.RejectPolicy):
-    """RejectPolicy that says which key it rejected."""
-
-    def __init__(self, host: str) -> None:
-        self._host = host
-
-    def missing_host_key(
-        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
-    ) -> NoReturn:
-        raise HostKeyUnknown(self._host, key.fingerprint)
-
-
-class KnownHosts:
-    """The known_hosts file, parsed once and again only when it changes (parsing it per
-    connection costs milliseconds a host: seconds of CPU across a large fleet)."""
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
-        self._keys = paramiko.HostKeys()
-
-    def install(self, client: paramiko.SSHClient, host: HostEntry) -> None:
-        """Put the keys on record for `host` (as paramiko names it) into `client`."""
-        name = host.address if host.port == 22 else f"[{host.address}]:{host.port}"
-        with self._lock:
-            self._refresh()
-            found = self._keys.lookup(name)
-            keys = dict(found) if found is not None else {}
-        for keytype, key in keys.items():
-            client.get_host_keys().add(name, keytype, key)
-
-    def _refresh(self) -> None:
-        try:
-            info = os.stat(self._path)
-        except FileNotFoundError:
-            self._stamp, self._keys = None, paramiko.HostKeys()
-            return  # no key on record: the policy rejects the host with its fingerprint
-        stamp = (info.st_mtime_ns, info.st_size)
-        if stamp != self._stamp:
-            self._keys = paramiko.HostKeys(self._path)
-            self._stamp = stamp
-
-
 @dataclass(frozen=True, slots=True)
 class ConnectParams:
     known_hosts: KnownHosts
@@ -104,10 +60,8 @@ def connect(host: HostEntry, params: ConnectParams, command: str) -> paramiko.SS
     """A connected, authenticated client, or the HostError that says why not."""
     if params.key_file is not None and not os.access(params.key_file, os.R_OK):
         raise AuthFailed(host.name, command, f"cannot read key file {params.key_file}")
-    client = paramiko.SSHClient()
+    client = StrictClient(host, params.known_hosts.keys_for(host))
     try:
-        params.known_hosts.install(client, host)
-        client.set_missing_host_key_policy(_RejectUnknown(host.name))
         client.connect(
             host.address,
             port=host.port,
@@ -120,6 +74,7 @@ def connect(host: HostEntry, params: ConnectParams, command: str) -> paramiko.SS
             channel_timeout=params.connect_timeout,
             look_for_keys=False,
             allow_agent=False,
+            auth_strategy=_password_auth(host, params),
         )
     except BaseException as exc:
         client.close()
@@ -131,13 +86,21 @@ def connect(host: HostEntry, params: ConnectParams, command: str) -> paramiko.SS
     return client
 
 
+def _password_auth(host: HostEntry, params: ConnectParams) -> PasswordFirstInteractive | None:
+    """Password only: keyboard-interactive first, as ESXi 8 wants (see bot.esx.ssh_auth).
+    With a key file, paramiko's own order: the key, then the password if any."""
+    if params.key_file is None and params.password is not None:
+        return PasswordFirstInteractive(host.username, params.password)
+    return None
+
+
 def connect_error(host: HostEntry, command: str, exc: BaseException) -> HostError:
     if isinstance(exc, paramiko.BadHostKeyException):
         return HostKeyChanged(host.name, exc.key.fingerprint)
     if isinstance(exc, paramiko.AuthenticationException) or (
         isinstance(exc, paramiko.SSHException) and "authentication" in str(exc).lower()
     ):  # also "No authentication methods available": no password and no key given
-        return AuthFailed(host.name, command, f"as {host.username}: {exc}")
+        return AuthFailed(host.name, command, f"as {host.username}: {failure_detail(exc)}")
     if isinstance(exc, (socket.timeout, TimeoutError)):
         return HostUnreachable(host.name, command, f"{host.address}:{host.port}: timed out")
     detail = str(exc) or type(exc).__name__
