@@ -11,7 +11,7 @@ from bot.config import SlackAccess
 from bot.errors import ConfigError
 from bot.esx.collect import HostFailure
 from bot.slack.access import may_use
-from bot.slack.client import api_url, make_client
+from bot.slack.client import api_url, make_client, slack_client
 from bot.slack.dedupe import SeenKeys, delivery_key
 from bot.slack.metrics import Metrics
 from bot.slack.poster import ResponsePoster, ResponseUrlError
@@ -137,3 +137,17 @@ async def test_not_in_channel_falls_back_to_response_url(fake_slack: FakeSlack) 
     assert await reply.public(Message("for all", [])) is None
     assert [m["text"] for m in fake_slack.messages("C9")] == ["for all"]
     await poster.close()
+
+
+async def test_web_api_calls_share_one_connection(fake_slack: FakeSlack) -> None:
+    """slack_sdk alone opens a connection (with real Slack, a TLS handshake) per call."""
+    async with slack_client(BOT_TOKEN, fake_slack.api_url) as client:
+        for n in range(5):
+            await client.chat_postMessage(channel="C1", text=f"kept {n}")
+    kept = {c.peer for c in fake_slack.calls_to("chat.postMessage")}
+    assert len(kept) == 1 and None not in kept
+    alone = make_client(BOT_TOKEN, fake_slack.api_url)
+    for n in range(3):
+        await alone.chat_postMessage(channel="C1", text=f"alone {n}")
+    assert len({c.peer for c in fake_slack.calls_to("chat.postMessage")}) == 4
+    assert client.session is not None and client.session.closed

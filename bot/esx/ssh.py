@@ -17,8 +17,10 @@ import paramiko
 
 from bot.errors import CommandFailed, CommandTimeout
 from bot.esx import ssh_exec
+from bot.esx.known_hosts import KnownHosts
 from bot.esx.transport import CommandResult
 from bot.inventory import HostEntry
+from bot.threads import started_pool
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class SshSettings:
 
     def connect_params(self) -> ssh_exec.ConnectParams:
         return ssh_exec.ConnectParams(
-            known_hosts=ssh_exec.KnownHosts(str(self.known_hosts)),
+            known_hosts=KnownHosts(str(self.known_hosts)),
             password=self.password,
             key_file=str(self.key_file) if self.key_file is not None else None,
             connect_timeout=self.connect_timeout,
@@ -79,7 +81,7 @@ class SshTransport:
             log.debug("ssh %s: running %r", host.name, command)
             cancel = threading.Event()
             future = asyncio.get_running_loop().run_in_executor(
-                self._pool(), self._run_blocking, host, command, limit, cancel
+                await self._pool(), self._run_blocking, host, command, limit, cancel
             )
             try:
                 result = await future
@@ -100,11 +102,14 @@ class SshTransport:
         with self._clients_lock:
             return {**self._stats, "connections_open": len(self._clients)}
 
-    def _pool(self) -> ThreadPoolExecutor:
+    async def _pool(self) -> ThreadPoolExecutor:
+        """The SSH worker threads, all started, in a worker thread (see bot.threads)."""
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(
-                max_workers=self._settings.max_parallel, thread_name_prefix="aio-ssh"
-            )
+            pool = await asyncio.to_thread(started_pool, self._settings.max_parallel, "aio-ssh")
+            if self._executor is None:
+                self._executor = pool
+            else:  # another first command got there first
+                pool.shutdown(wait=False)
         return self._executor
 
     def _close_all(self, executor: ThreadPoolExecutor | None) -> None:

@@ -29,8 +29,11 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, registry: Registry
     """The app, on whatever `runtime` holds (demo fleet or configured inventory)."""
     bolt_log = logging.getLogger("bot.slack.bolt")
     bolt_log.addFilter(_unused_token_notice)
+    # Every listener acks and hands its work to `runtime.spawn`, so it returns at once: Bolt
+    # can answer when it returns. With process_before_response=False Bolt would run it in a
+    # task and poll for the ack every 10 ms, which costs every slash command 10 ms or more.
     app = AsyncApp(client=client, signing_secret=signing_secret,
-                   process_before_response=False, logger=bolt_log)
+                   process_before_response=True, logger=bolt_log)
     app.middleware(_dedupe(runtime))
     on = listeners.Listeners(registry, runtime)
     app.command(SLASH_COMMAND)(on.slash)

@@ -1,12 +1,15 @@
 """The Web API client: base URL from `SLACK_API_URL` (GovSlack, proxies, the test harness),
-and retries on rate limits and server errors, which slack_sdk's async client does not do
-unless told."""
+retries on rate limits and server errors, which slack_sdk's async client does not do unless
+told, and one keep-alive HTTP session for every call (without one, slack_sdk opens and closes
+a session, hence a TCP and a TLS handshake, per call)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 
+import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
@@ -23,12 +26,25 @@ def api_url(env: Mapping[str, str] = os.environ) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def make_client(token: str, base_url: str = DEFAULT_API_URL) -> AsyncWebClient:
-    """An AsyncWebClient that retries 429 (after Retry-After) and 5xx answers."""
+@asynccontextmanager
+async def slack_client(token: str, base_url: str = DEFAULT_API_URL
+                       ) -> AsyncIterator[AsyncWebClient]:
+    """`make_client` with one HTTP session whose connections are reused; closed on exit.
+    Enter it inside the running event loop."""
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        yield make_client(token, base_url, session)
+
+
+def make_client(token: str, base_url: str = DEFAULT_API_URL,
+                session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    """An AsyncWebClient that retries 429 (after Retry-After) and 5xx answers; with
+    `session`, its calls share that session's connections (see `slack_client`)."""
     return AsyncWebClient(
         token=token,
         base_url=base_url,
         timeout=TIMEOUT,
+        session=session,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),

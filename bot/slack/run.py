@@ -27,12 +27,13 @@ from bot.esx.ssh import SshSettings, SshTransport
 from bot.history.settings import HistorySettings
 from bot.remediation.setup import open_remediation, pyvmomi_vcenter
 from bot.slack.app import build_app
-from bot.slack.client import api_url, make_client
+from bot.slack.client import api_url, slack_client
 from bot.slack.fleet import FleetProcess
 from bot.slack.history_jobs import describe, start_history, wanted
 from bot.slack.runtime import Runtime
 from bot.slack.server import EVENTS_PATH, start_site, web_app
 from bot.store import open_store, store_url
+from bot.threads import default_workers, started_pool
 from commands.catalog import build_registry
 
 HTTP_NEEDS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
@@ -60,6 +61,13 @@ def require_env(names: tuple[str, ...], env: Mapping[str, str] = os.environ) -> 
     return {n: env[n] for n in names}
 
 
+def _start_worker_threads() -> None:
+    """asyncio's default executor (store, vCenter, charts) with its threads already running
+    (see bot.threads): none is started on the event loop in the middle of a burst."""
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(started_pool(default_workers(), "aio-worker"))
+
+
 def _freeze_startup_objects() -> None:
     """Move what start-up built (modules, the app, the inventory) out of the cyclic GC's
     reach, so its full collections, which pause the event loop, stay short. Measured with
@@ -72,13 +80,14 @@ def _freeze_startup_objects() -> None:
 
 async def serve(opts: Options) -> int:
     secrets = require_env(HTTP_NEEDS)
-    async with runtime_for(opts) as runtime:
-        client = make_client(secrets["SLACK_BOT_TOKEN"], api_url())
+    async with (runtime_for(opts) as runtime,
+                slack_client(secrets["SLACK_BOT_TOKEN"], api_url()) as client):
         app = build_app(client=client, signing_secret=secrets["SLACK_SIGNING_SECRET"],
                         registry=build_registry(), runtime=runtime)
         runtime.start_sweeper()
         history = _start_history(runtime, client)
         runner = await start_site(web_app(runtime, app), opts.host, opts.port)
+        _start_worker_threads()
         _freeze_startup_objects()
         try:
             _say(f"serving {len(runtime.inventory)} host(s) on "
@@ -93,8 +102,8 @@ async def serve(opts: Options) -> int:
 
 async def socket(opts: Options) -> int:
     secrets = require_env(SOCKET_NEEDS)
-    async with runtime_for(opts) as runtime:
-        client = make_client(secrets["SLACK_BOT_TOKEN"], api_url())
+    async with (runtime_for(opts) as runtime,
+                slack_client(secrets["SLACK_BOT_TOKEN"], api_url()) as client):
         app = build_app(client=client, signing_secret=os.environ.get("SLACK_SIGNING_SECRET", ""),
                         registry=build_registry(), runtime=runtime)
         handler = AsyncSocketModeHandler(app, secrets["SLACK_APP_TOKEN"])  # inside the loop
@@ -103,6 +112,7 @@ async def socket(opts: Options) -> int:
         runner = await start_site(web_app(runtime, None), opts.host, opts.port)
         try:
             await handler.connect_async()  # type: ignore[no-untyped-call]
+            _start_worker_threads()
             _freeze_startup_objects()
             _say(f"connected over Socket Mode with {len(runtime.inventory)} host(s); "
                  f"health on http://{_where(runner, opts.host)}/healthz")

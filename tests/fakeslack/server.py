@@ -35,6 +35,7 @@ class Call:
     token: str | None
     status: int = 200
     answer: JsonDict = field(default_factory=dict)
+    peer: object = None  # the caller's (address, port): one per TCP connection
 
 
 @dataclass
@@ -283,6 +284,7 @@ class FakeSlack:
         method = request.match_info["method"]
         args = await _merged_args(request)
         call = Call(method, args, _token(request, args))
+        call.peer = request.transport.get_extra_info("peername") if request.transport else None
         failure = _take(self._failures.get(method, []))
         if failure is not None:
             response = _failure_response(failure)
