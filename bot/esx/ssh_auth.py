@@ -55,9 +55,11 @@ class PasswordFirstInteractive(AuthStrategy):
 
 
 def failure_detail(exc: BaseException) -> str:
-    """One line for a failed authentication (AuthFailure's own text lists every attempt)."""
-    result = getattr(exc, "result", None)
-    if isinstance(exc, paramiko.auth_strategy.AuthFailure) and result:
-        last = result[-1].result
-        return str(last) or type(last).__name__
-    return str(exc).strip() or type(exc).__name__
+    """One line for a failed authentication. AuthFailure's own text lists every attempt on
+    lines of their own; the first real refusal says more than "method not allowed"."""
+    results = [r.result for r in getattr(exc, "result", None) or []]
+    refusals = [r for r in results if not isinstance(r, paramiko.BadAuthenticationType)]
+    if isinstance(exc, paramiko.auth_strategy.AuthFailure) and results:
+        first = (refusals or results)[0]
+        return " ".join(str(first).split()) or type(first).__name__
+    return " ".join(str(exc).split()) or type(exc).__name__
