@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.config import SlackAccess
@@ -151,3 +152,15 @@ async def test_web_api_calls_share_one_connection(fake_slack: FakeSlack) -> None
         await alone.chat_postMessage(channel="C1", text=f"alone {n}")
     assert len({c.peer for c in fake_slack.calls_to("chat.postMessage")}) == 4
     assert client.session is not None and client.session.closed
+
+
+async def test_a_dropped_connection_is_retried_once(fake_slack: FakeSlack) -> None:
+    """A keep-alive connection the server has closed: the call goes again on a new one."""
+    async with slack_client(BOT_TOKEN, fake_slack.api_url) as client:
+        fake_slack.drop("chat.postMessage")
+        answer = await client.chat_postMessage(channel="C1", text="after a drop")
+        assert answer["ok"] is True
+        fake_slack.drop("chat.postMessage", times=2)
+        with pytest.raises(aiohttp.ServerDisconnectedError):
+            await client.chat_postMessage(channel="C1", text="dropped twice")
+    assert [c.args["text"] for c in fake_slack.calls_to("chat.postMessage")] == ["after a drop"]

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
@@ -38,7 +39,8 @@ async def slack_client(token: str, base_url: str = DEFAULT_API_URL
 
 def make_client(token: str, base_url: str = DEFAULT_API_URL,
                 session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
-    """An AsyncWebClient that retries 429 (after Retry-After) and 5xx answers; with
+    """An AsyncWebClient that retries 429 (after Retry-After) and 5xx answers, and once a
+    connection the server closed (a timed-out keep-alive connection, say); with
     `session`, its calls share that session's connections (see `slack_client`)."""
     return AsyncWebClient(
         token=token,
@@ -46,6 +48,7 @@ def make_client(token: str, base_url: str = DEFAULT_API_URL,
         timeout=TIMEOUT,
         session=session,
         retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=1),  # slack_sdk's default one
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],

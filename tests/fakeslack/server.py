@@ -104,6 +104,7 @@ class FakeSlack:
         self.usergroups: dict[str, list[str]] = {}
         self._messages: dict[str, list[JsonDict]] = {}
         self._failures: dict[str, list[_Failure]] = {}
+        self._drops: dict[str, int] = {}
         self._response_failures: list[_Failure] = []
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._ts_base = int(time.time())
@@ -180,6 +181,11 @@ class FakeSlack:
         """Answer the next `times` calls of `method` with HTTP `status` (429 carries
         `Retry-After`) or, with status 200, `{"ok": false, "error": error}`."""
         self._failures.setdefault(method, []).append(_Failure(status, error, retry_after, times))
+
+    def drop(self, method: str, *, times: int = 1) -> None:
+        """Close the connection of the next `times` calls of `method` without answering, as
+        a server does with a keep-alive connection it has timed out."""
+        self._drops[method] = self._drops.get(method, 0) + times
 
     def fail_response(
         self, *, status: int = 500, retry_after: int | None = None, times: int = 1
@@ -282,6 +288,10 @@ class FakeSlack:
     async def _handle_api(self, request: web.Request) -> web.Response:
         await asyncio.sleep(self.latency)
         method = request.match_info["method"]
+        if self._drops.get(method, 0) > 0 and request.transport is not None:
+            self._drops[method] -= 1
+            request.transport.close()
+            return web.Response()  # never reaches the caller
         args = await _merged_args(request)
         call = Call(method, args, _token(request, args))
         call.peer = request.transport.get_extra_info("peername") if request.transport else None
