@@ -186,3 +186,21 @@ async def test_lease_takeover_after_ttl(store: Store) -> None:
     assert await store.lease("scan", "replica-a", 30, T0 + timedelta(seconds=52))
     with pytest.raises(ValueError):
         await store.lease("scan", "replica-a", 0, T0)
+
+
+async def test_a_delivery_is_first_once_across_stores(db_url: str) -> None:
+    """Two replicas' stores on one database: one of them sees a Slack delivery first."""
+    stores = [open_store(db_url) for _ in range(2)]
+    try:
+        await stores[0].migrate()
+        keep = timedelta(minutes=15)
+        firsts = await asyncio.gather(*(s.first_delivery("event:Ev1", now=T0, keep=keep)
+                                        for s in stores for _ in range(3)))
+        assert sorted(firsts) == [False] * 5 + [True]
+        assert await stores[1].first_delivery("event:Ev2", now=T0, keep=keep)
+        later = T0 + keep + timedelta(seconds=1)  # forgotten after `keep`
+        assert await stores[0].first_delivery("event:Ev1", now=later, keep=keep)
+        assert not await stores[1].first_delivery("event:Ev1", now=later, keep=keep)
+    finally:
+        for s in stores:
+            await s.close()

@@ -13,6 +13,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from bot.demo import DemoFleet
 from bot.slack.fleet import write_manifest
 from bot.slack.views.plan import APPROVE
@@ -126,3 +128,40 @@ async def test_a_replica_killed_mid_execution_leaves_a_definite_reported_state(
         await store.close()
     assert request.state.value == "failed" and "Interrupted" in (request.outcome or "")
     assert events[-1] == "failed"
+
+
+async def _duplicates(driver: SlackDriver) -> int:
+    """aio_bot_duplicate_deliveries_total from the replica's /metrics."""
+    url = driver.base_url.replace("/slack/events", "/metrics")
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        text = await response.text()
+    return int(next(line.split()[-1] for line in text.splitlines()
+                    if line.startswith("aio_bot_duplicate_deliveries_total")))
+
+
+async def test_a_delivery_retried_to_the_other_replica_is_answered_once(
+    fake_slack: FakeSlack, db_url: str, tmp_path: Path
+) -> None:
+    """Slack retries an event when the first answer was late; behind a load balancer the
+    retry reaches the other replica, which must not answer it again."""
+    async with DemoFleet() as demo, AsyncExitStack() as stack:
+        manifest = tmp_path / "fleet.json"
+        write_manifest(demo, manifest)
+        env = shared_env(fake_slack, manifest, db_url)
+        one, two = await asyncio.gather(stack.enter_async_context(replica(fake_slack, env)),
+                                        stack.enter_async_context(replica(fake_slack, env)))
+        event = {"type": "app_mention", "user": "U0ALICE", "text": "<@U0BOT> check host02",
+                 "channel": "C0OPS", "ts": "1700000000.000300", "event_ts": "1700000000.000300"}
+        sent = await asyncio.gather(
+            one.event(event, event_id="Ev0TWICE"),
+            two.event(event, event_id="Ev0TWICE", retry_num=1, retry_reason="http_timeout"))
+        assert all(r.status == 200 for r in sent)
+        await fake_slack.wait_for_message(
+            lambda m: m.get("thread_ts") == event["ts"] and "host02" in all_text(m), timeout=30)
+        for _ in range(100):
+            if await _duplicates(one) + await _duplicates(two) == 1:
+                break
+            await asyncio.sleep(0.1)
+        assert await _duplicates(one) + await _duplicates(two) == 1
+        answers = [m for m in fake_slack.messages("C0OPS") if m.get("thread_ts") == event["ts"]]
+        assert len(answers) == 1

@@ -16,7 +16,7 @@ class SeenKeys:
 
     def __init__(self, ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.monotonic,
                  max_size: int = 100_000) -> None:
-        self._ttl = ttl
+        self.ttl = ttl
         self._clock = clock
         self._max_size = max_size
         self._seen: OrderedDict[str, float] = OrderedDict()
@@ -35,7 +35,7 @@ class SeenKeys:
     def _expire(self, now: float) -> None:
         while self._seen:
             key, at = next(iter(self._seen.items()))
-            if now - at < self._ttl:
+            if now - at < self.ttl:
                 break
             del self._seen[key]
 

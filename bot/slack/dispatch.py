@@ -47,6 +47,7 @@ class Invocation:
     channel_id: str | None
     reply: Reply
     verb: str = "Asked by"  # "Refreshed by" for the Refresh button
+    delivery: str | None = None  # the event or trigger ID (bot.slack.dedupe.delivery_key)
 
 
 async def execute(inv: Invocation, registry: Registry, runtime: Runtime) -> None:
@@ -54,6 +55,9 @@ async def execute(inv: Invocation, registry: Registry, runtime: Runtime) -> None
     name, outcome = "unknown", "error"
     command: Command | None = None
     try:
+        if not await runtime.first_delivery(inv.delivery):
+            name, outcome = "duplicate", "duplicate"  # another replica has it
+            return
         if not may_use(runtime.access, inv.user_id, inv.channel_id):
             name, outcome = "refused", "refused"
             await inv.reply.private(notice_message(messages.slack_refused()))

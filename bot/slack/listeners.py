@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
 from bot.history.glance import fleet_at_a_glance
+from bot.slack.dedupe import delivery_key
 from bot.slack.dispatch import Invocation, execute, slack_help
 from bot.slack.replies import ButtonReply, Posted, Reply, SlashReply, ThreadReply
 from bot.slack.runtime import Runtime
@@ -33,7 +34,8 @@ class Listeners:
         await ack()
         channel, user = str(body.get("channel_id", "")), str(body.get("user_id", ""))
         reply = SlashReply(client, channel, self.runtime.poster, str(body["response_url"]))
-        inv = Invocation(str(body.get("text", "")).strip(), user, channel, reply)
+        inv = Invocation(str(body.get("text", "")).strip(), user, channel, reply,
+                         delivery=delivery_key(body))
         self.runtime.spawn(execute(inv, self.registry, self.runtime))
 
     async def refresh(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -41,7 +43,8 @@ class Listeners:
         words = str(body["actions"][0].get("value", ""))
         reply = self._button_reply(body, client)
         if words.split()[:1] and words.split()[0].lower() in REFRESHABLE:
-            inv = Invocation(words, _user(body), reply.channel, reply, verb="Refreshed by")
+            inv = Invocation(words, _user(body), reply.channel, reply, verb="Refreshed by",
+                             delivery=delivery_key(body))
             self.runtime.spawn(execute(inv, self.registry, self.runtime))
         else:
             self.runtime.spawn(reply.private(notice_message(messages.slack_not_refreshable())))
@@ -53,7 +56,8 @@ class Listeners:
         host = str(body["actions"][0].get("value", ""))
         button = self._button_reply(body, client)
         reply = SlashReply(client, button.channel, self.runtime.poster, button.response_url)
-        inv = Invocation(f"fix {host}", _user(body), button.channel, reply)
+        inv = Invocation(f"fix {host}", _user(body), button.channel, reply,
+                         delivery=delivery_key(body))
         self.runtime.spawn(execute(inv, self.registry, self.runtime))
 
     async def top_vms(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -66,7 +70,8 @@ class Listeners:
             reply = ThreadReply(client, button.channel, _user(body), button.message_ts)
         else:
             reply = SlashReply(client, button.channel, self.runtime.poster, button.response_url)
-        inv = Invocation(f"top {host}", _user(body), button.channel, reply)
+        inv = Invocation(f"top {host}", _user(body), button.channel, reply,
+                         delivery=delivery_key(body))
         self.runtime.spawn(execute(inv, self.registry, self.runtime))
 
     async def approve(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -88,14 +93,14 @@ class Listeners:
         origin = Posted(reply.channel, reply.message_ts) if reply.message_ts else None
         self.runtime.spawn(decide(int(value), _user(body), reply, origin))
 
-    async def mention(self, ack: AsyncAck, event: dict[str, Any],
+    async def mention(self, ack: AsyncAck, event: dict[str, Any], body: dict[str, Any],
                       client: AsyncWebClient) -> None:
         await ack()
         channel, user = str(event.get("channel", "")), str(event.get("user", ""))
         thread_ts = str(event.get("thread_ts") or event.get("ts"))
         words = " ".join(MENTION.sub(" ", str(event.get("text", ""))).split())
         reply = ThreadReply(client, channel, user, thread_ts)
-        inv = Invocation(words, user, channel, reply)
+        inv = Invocation(words, user, channel, reply, delivery=delivery_key(body))
         self.runtime.spawn(execute(inv, self.registry, self.runtime))
 
     async def home_opened(self, ack: AsyncAck, event: dict[str, Any],

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.assess import Thresholds
@@ -70,6 +70,26 @@ class Runtime:
         if self.remediation is not None:
             return self.remediation.store
         return self.store
+
+    async def first_delivery(self, key: str | None) -> bool:
+        """Whether no other replica took this Slack delivery (this one's own repeats are
+        dropped before the ack, by `seen`). Without a store, or when it fails: True (a
+        repeated read-only answer is better than a lost command; changes are run once by
+        the store's compare-and-set anyway)."""
+        store = self.history_store
+        if key is None or store is None:
+            return True
+        try:
+            first = await store.first_delivery(key, now=self.clock(),
+                                               keep=timedelta(seconds=self.seen.ttl))
+        except Exception as err:  # the command goes on; the log says why
+            log.warning("could not record a Slack delivery (%s): running it anyway",
+                        type(err).__name__)
+            return True
+        if not first:
+            self.metrics.duplicates += 1
+            log.info("dropped a delivery another replica took (%s)", key.split(":")[0])
+        return first
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run `work` in the background, holding a reference until it ends."""

@@ -8,7 +8,7 @@ twice; the audit trail is append-only."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -134,6 +134,11 @@ class Store(Protocol):
         each replica asks before a run (with a stable holder id, e.g. host:pid) and skips the
         run when refused; renew before `ttl_seconds` pass. Replicas' clocks must agree to
         well within the ttl."""
+        ...
+
+    async def first_delivery(self, key: str, *, now: datetime, keep: timedelta) -> bool:
+        """Record a Slack delivery (event or trigger ID); True if no replica recorded it in
+        the last `keep` (Slack retries events for about 5 minutes)."""
         ...
 
     async def release_lease(self, name: str, holder: str) -> bool:

@@ -83,6 +83,12 @@ _LEASES = """CREATE TABLE leases (
     acquired_at {ts} NOT NULL
 )"""
 
+_DELIVERIES = """CREATE TABLE deliveries (
+    key TEXT PRIMARY KEY,
+    seen_at {ts} NOT NULL
+)"""
+_DELIVERIES_INDEX = "CREATE INDEX deliveries_seen ON deliveries (seen_at)"
+
 _SNAPSHOTS = """CREATE TABLE snapshots (
     id {id},
     host TEXT NOT NULL,
@@ -145,6 +151,9 @@ MIGRATIONS: tuple[Migration, ...] = (
               sqlite=(_LEASES.format(**_SQLITE),), postgres=(_LEASES.format(**_PG),)),
     Migration(3, "history: snapshots, alert incidents, scheduled-job firings",
               sqlite=_history(_SQLITE), postgres=_history(_PG)),
+    Migration(4, "Slack deliveries seen by any replica",
+              sqlite=(_DELIVERIES.format(**_SQLITE), _DELIVERIES_INDEX),
+              postgres=(_DELIVERIES.format(**_PG), _DELIVERIES_INDEX)),
 )
 LATEST = MIGRATIONS[-1].version
 

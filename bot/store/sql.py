@@ -151,6 +151,19 @@ class SqlStore:
             return row is not None
         return await self._runner.run(op)
 
+    async def first_delivery(self, key: str, *, now: datetime, keep: timedelta) -> bool:
+        """Record a Slack delivery; True if no replica recorded `key` in the last `keep`.
+        Older records are forgotten on the way (one write transaction)."""
+
+        def op(tx: Tx) -> bool:
+            tx.execute("DELETE FROM deliveries WHERE seen_at < ?", (self._d.to_db(now - keep),))
+            row = tx.execute(
+                "INSERT INTO deliveries (key, seen_at) VALUES (?, ?)"
+                " ON CONFLICT (key) DO NOTHING RETURNING key",
+                (key, self._d.to_db(now))).one()
+            return row is not None
+        return await self._runner.run(op)
+
     async def release_lease(self, name: str, holder: str) -> bool:
         """Give the lease up early if `holder` has it; whether it did."""
         sql = "DELETE FROM leases WHERE name = ? AND holder = ? RETURNING name"
