@@ -267,8 +267,9 @@ scan(Scan *s, const char *buf, Py_ssize_t n)
     }
 }
 
+/* {key bytes: value}; the value is `first`, or `(first, second)` when `pairs`. */
 static PyObject *
-types_dict(Table *t)
+table_dict(Table *t, int pairs)
 {
     PyObject *d = PyDict_New();
     for (size_t i = 0; d != NULL && i < t->cap; i++) {
@@ -277,27 +278,8 @@ types_dict(Table *t)
             continue;
         }
         PyObject *k = PyBytes_FromStringAndSize(e->key, e->len);
-        PyObject *v = PyLong_FromSsize_t(e->first);
-        if (k == NULL || v == NULL || PyDict_SetItem(d, k, v) < 0) {
-            Py_CLEAR(d);
-        }
-        Py_XDECREF(k);
-        Py_XDECREF(v);
-    }
-    return d;
-}
-
-static PyObject *
-cartels_dict(Table *t)
-{
-    PyObject *d = PyDict_New();
-    for (size_t i = 0; d != NULL && i < t->cap; i++) {
-        Entry *e = &t->slots[i];
-        if (e->key == NULL) {
-            continue;
-        }
-        PyObject *k = PyBytes_FromStringAndSize(e->key, e->len);
-        PyObject *v = Py_BuildValue("(nn)", e->first, e->second);
+        PyObject *v = pairs ? Py_BuildValue("(nn)", e->first, e->second)
+                            : PyLong_FromSsize_t(e->first);
         if (k == NULL || v == NULL || PyDict_SetItem(d, k, v) < 0) {
             Py_CLEAR(d);
         }
@@ -310,8 +292,8 @@ cartels_dict(Table *t)
 static PyObject *
 result(Scan *s)
 {
-    PyObject *types = types_dict(&s->types);
-    PyObject *cartels = types != NULL ? cartels_dict(&s->cartels) : NULL;
+    PyObject *types = table_dict(&s->types, 0);
+    PyObject *cartels = types != NULL ? table_dict(&s->cartels, 1) : NULL;
     if (cartels == NULL) {
         Py_XDECREF(types);
         return NULL;
