@@ -34,18 +34,14 @@ class Listeners:
         await ack()
         channel, user = str(body.get("channel_id", "")), str(body.get("user_id", ""))
         reply = SlashReply(client, channel, self.runtime.poster, str(body["response_url"]))
-        inv = Invocation(str(body.get("text", "")).strip(), user, channel, reply,
-                         delivery=delivery_key(body))
-        self.runtime.spawn(execute(inv, self.registry, self.runtime))
+        self._execute(body, str(body.get("text", "")).strip(), user, channel, reply)
 
     async def refresh(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         words = str(body["actions"][0].get("value", ""))
         reply = self._button_reply(body, client)
         if words.split()[:1] and words.split()[0].lower() in REFRESHABLE:
-            inv = Invocation(words, _user(body), reply.channel, reply, verb="Refreshed by",
-                             delivery=delivery_key(body))
-            self.runtime.spawn(execute(inv, self.registry, self.runtime))
+            self._execute(body, words, _user(body), reply.channel, reply, verb="Refreshed by")
         else:
             self.runtime.spawn(reply.private(notice_message(messages.slack_not_refreshable())))
 
@@ -56,9 +52,7 @@ class Listeners:
         host = str(body["actions"][0].get("value", ""))
         button = self._button_reply(body, client)
         reply = SlashReply(client, button.channel, self.runtime.poster, button.response_url)
-        inv = Invocation(f"fix {host}", _user(body), button.channel, reply,
-                         delivery=delivery_key(body))
-        self.runtime.spawn(execute(inv, self.registry, self.runtime))
+        self._execute(body, f"fix {host}", _user(body), button.channel, reply)
 
     async def top_vms(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """An alert's `Top VMs`: `top <host>` as the clicker, answered in the alert's thread."""
@@ -70,9 +64,7 @@ class Listeners:
             reply = ThreadReply(client, button.channel, _user(body), button.message_ts)
         else:
             reply = SlashReply(client, button.channel, self.runtime.poster, button.response_url)
-        inv = Invocation(f"top {host}", _user(body), button.channel, reply,
-                         delivery=delivery_key(body))
-        self.runtime.spawn(execute(inv, self.registry, self.runtime))
+        self._execute(body, f"top {host}", _user(body), button.channel, reply)
 
     async def approve(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -100,8 +92,7 @@ class Listeners:
         thread_ts = str(event.get("thread_ts") or event.get("ts"))
         words = " ".join(MENTION.sub(" ", str(event.get("text", ""))).split())
         reply = ThreadReply(client, channel, user, thread_ts)
-        inv = Invocation(words, user, channel, reply, delivery=delivery_key(body))
-        self.runtime.spawn(execute(inv, self.registry, self.runtime))
+        self._execute(body, words, user, channel, reply)
 
     async def home_opened(self, ack: AsyncAck, event: dict[str, Any],
                           client: AsyncWebClient) -> None:
@@ -121,6 +112,13 @@ class Listeners:
 
     async def ignore(self, ack: AsyncAck) -> None:
         await ack()
+
+    def _execute(self, body: dict[str, Any], words: str, user: str, channel: str, reply: Reply,
+                 verb: str = Invocation.verb) -> None:
+        """Run `words` in the background, as `user`, answered through `reply`; `body`'s
+        delivery key lets a replica drop a delivery another one took."""
+        inv = Invocation(words, user, channel, reply, verb=verb, delivery=delivery_key(body))
+        self.runtime.spawn(execute(inv, self.registry, self.runtime))
 
     def _button_reply(self, body: dict[str, Any], client: AsyncWebClient) -> ButtonReply:
         container = body.get("container") or {}
