@@ -11,6 +11,8 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import TypeVar
 
+from bot.esx import ssh_exec
+from bot.esx.known_hosts import KnownHosts
 from bot.inventory import HostEntry
 
 PASSWORD = "s3cret-Pa55word!"  # a test password, asserted never to leak
@@ -55,6 +57,11 @@ def make_host_dir(root: Path, name: str = "esx01") -> Path:
         path.write_text(text)
         path.chmod(0o755)
     return host_dir
+
+
+def connect_params(known_hosts: Path, password: str = PASSWORD) -> ssh_exec.ConnectParams:
+    """What `ssh_exec.connect` needs: these keys on record, a password, 5 s timeouts."""
+    return ssh_exec.ConnectParams(KnownHosts(str(known_hosts)), password, None, 5.0, 5.0, 5.0)
 
 
 def host_entry(name: str, port: int, address: str = "127.0.0.1") -> HostEntry:

@@ -4,8 +4,6 @@ cartel, and it joins names from the other captures."""
 from __future__ import annotations
 
 import json
-import os
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from bot.cli import main
+from tests.pipes import fifo_with
 from tests.test_lsof_kb_equivalence import _kb_counts, long_lsof_texts, lsof_texts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "esx"
@@ -118,17 +117,8 @@ def test_analyze_errors_are_one_line_with_exit_2(
 
 def test_analyze_reads_a_pipe(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`aio-bot analyze --lsof <(ssh root@host vmkvsitools lsof)`: the file is a pipe."""
-    fifo = tmp_path / "lsof.fifo"
-    os.mkfifo(fifo)
-    writer = threading.Thread(target=fifo.write_bytes,
-                              args=((FIXTURES / "lsof_small.txt").read_bytes(),))
-    writer.start()
-    try:
+    with fifo_with(tmp_path / "lsof.fifo", (FIXTURES / "lsof_small.txt").read_bytes()) as fifo:
         status, doc, _ = analyze_json(fifo, capsys)
-    finally:
-        if writer.is_alive():  # analyze failed before draining the pipe: unblock the writer
-            fifo.read_bytes()
-        writer.join()
     assert status == 0 and doc is not None
     assert doc["in_use"] == 7
     assert main(["analyze", "--lsof", str(tmp_path)]) == 2

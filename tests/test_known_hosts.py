@@ -16,11 +16,7 @@ from bot.esx import ssh_exec
 from bot.esx.known_hosts import KnownHosts
 from bot.inventory import HostEntry
 from bot.sim.sshd import SimSshServer
-from tests.sshd_helpers import PASSWORD, host_entry
-
-
-def _params(known_hosts: Path) -> ssh_exec.ConnectParams:
-    return ssh_exec.ConnectParams(KnownHosts(str(known_hosts)), PASSWORD, None, 5.0, 5.0, 5.0)
+from tests.sshd_helpers import connect_params, host_entry
 
 
 def _key_line(name: str, key: paramiko.PKey) -> str:
@@ -62,7 +58,7 @@ def test_connecting_leaves_no_class_behind(
     sim_server: SimSshServer, known_hosts: Path, saved_garbage: list[object]
 ) -> None:
     """paramiko's HostKeys.lookup defines a class per call; connect calls it twice."""
-    params = _params(known_hosts)
+    params = connect_params(known_hosts)
     for _ in range(5):
         client = ssh_exec.connect(host_entry(sim_server.name, sim_server.port), params, "x")
         client.close()
@@ -75,4 +71,4 @@ def test_unknown_key_is_still_refused(sim_server: SimSshServer, tmp_path: Path) 
     empty = tmp_path / "known_hosts"
     empty.write_text("")
     with pytest.raises(HostKeyUnknown):
-        ssh_exec.connect(host_entry(sim_server.name, sim_server.port), _params(empty), "x")
+        ssh_exec.connect(host_entry(sim_server.name, sim_server.port), connect_params(empty), "x")

@@ -18,8 +18,6 @@ from bot.esx.lsof import parse_lsof, parse_lsof_file
 from bot.esx.records import LsofSummary
 from tests.needs import require
 
-NOT_BUILT = "bot.esx._lsofcount is not built (no C compiler when the project was installed)"
-
 tokens = st.sampled_from(
     [b"0", b"7", b"2099517", b"012", b"1" * 18, b"1" * 19, b"vmx", b"VMX", b"vmx-vcpu-0:a b",
      b"CHAR", b"CHAR\r", b"FILE", b"Cartel", b"----", b"|", b"+=", b"vmgfx", b"/vmfs/devices/"
@@ -50,7 +48,7 @@ def _native(data: bytes) -> LsofSummary | tuple[int, str, str]:
 
 @pytest.fixture(autouse=True)
 def _built() -> None:
-    require(None if lsof_native.AVAILABLE else NOT_BUILT)
+    require(lsof_native.MISSING)
 
 
 @settings(max_examples=1500, deadline=None)

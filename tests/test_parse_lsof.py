@@ -5,9 +5,7 @@ File tests run on both file counters: Python (`lsof_fast`) and C (`lsof_native`)
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from bot.esx.commandlines import LSOF_AWK
 from bot.esx.lsof import awk_fields, parse_lsof, parse_lsof_file, parse_reduced
 from bot.esx.records import CartelHandles, LsofSummary
 from tests.needs import require
+from tests.pipes import fifo_with
 
 FIXTURES = Path(__file__).parent / "fixtures" / "esx"
 SMALL = FIXTURES / "lsof_small.txt"
@@ -31,12 +30,9 @@ ReadFile = Callable[[Path], LsofSummary]
 def read_file(request: pytest.FixtureRequest) -> ReadFile:
     """One of the two file counters (parse_lsof_file picks C when it is built)."""
     if request.param == "c":
-        require(None if lsof_native.AVAILABLE else NOT_BUILT)
+        require(lsof_native.MISSING)
         return lambda path: lsof_native.count_file(path).summary()
     return lambda path: lsof_fast.count_file(path).summary()
-
-
-NOT_BUILT = "bot.esx._lsofcount is not built (no C compiler when the project was installed)"
 
 
 def _lines(path: Path) -> io.StringIO:
@@ -172,16 +168,8 @@ def test_file_non_utf8_type_is_kept(read_file: ReadFile, tmp_path: Path) -> None
 
 
 def test_file_that_is_not_regular_is_counted_too(tmp_path: Path) -> None:
-    fifo = tmp_path / "lsof.fifo"
-    os.mkfifo(fifo)
-    writer = threading.Thread(target=fifo.write_bytes, args=(SMALL.read_bytes(),))
-    writer.start()
-    try:
+    with fifo_with(tmp_path / "lsof.fifo", SMALL.read_bytes()) as fifo:
         assert parse_lsof_file(fifo) == parse_lsof(_lines(SMALL))
-    finally:
-        if writer.is_alive():  # the read failed before draining the pipe: unblock the writer
-            fifo.read_bytes()
-        writer.join()
 
 
 def test_file_error_in_a_late_chunk_and_in_the_forked_half(

@@ -16,7 +16,7 @@ from bot.esx import ssh_exec
 from bot.esx.known_hosts import KnownHosts, StrictClient
 from bot.esx.ssh_auth import KeyboardInteractivePassword, PasswordFirstInteractive
 from bot.sim.sshd import SimSshServer
-from tests.sshd_helpers import PASSWORD, host_entry
+from tests.sshd_helpers import PASSWORD, connect_params, host_entry
 
 
 class _PasswordOnly(paramiko.ServerInterface):
@@ -73,15 +73,11 @@ def password_only(tmp_path: Path) -> Iterator[tuple[int, Path, list[str]]]:
             t.close()
 
 
-def _params(known: Path, password: str) -> ssh_exec.ConnectParams:
-    return ssh_exec.ConnectParams(KnownHosts(str(known)), password, None, 5.0, 5.0, 5.0)
-
-
 def test_password_method_after_keyboard_interactive(
     password_only: tuple[int, Path, list[str]],
 ) -> None:
     port, known, methods = password_only
-    client = ssh_exec.connect(host_entry("pw", port), _params(known, PASSWORD), "x")
+    client = ssh_exec.connect(host_entry("pw", port), connect_params(known, PASSWORD), "x")
     try:
         transport = client.get_transport()
         assert transport is not None and transport.is_authenticated()
@@ -95,7 +91,7 @@ def test_both_refused_is_one_line_without_the_password(
 ) -> None:
     port, known, _ = password_only
     with pytest.raises(AuthFailed) as err:
-        ssh_exec.connect(host_entry("pw", port), _params(known, "wrong-Pa55"), "x")
+        ssh_exec.connect(host_entry("pw", port), connect_params(known, "wrong-Pa55"), "x")
     text = str(err.value)
     assert "\n" not in text and "wrong-Pa55" not in text and "pw" in text
 

@@ -26,6 +26,8 @@ def _load() -> ModuleType | None:
 
 _native = _load()
 AVAILABLE = _native is not None
+MISSING = None if AVAILABLE else (
+    "bot.esx._lsofcount is not built (no C compiler when the project was installed)")
 _WHY = {1: FEW_FIELDS, 2: NOT_A_CARTEL}
 
 
