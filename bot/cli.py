@@ -11,15 +11,11 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bot import redact
-from bot.console.output import FORMATS, emit
+from bot.cli_analyze import add_analyze_parser
+from bot.console.output import FORMATS
 from bot.errors import AioBotError
-from commands.host_results import ScanResult
-
-if TYPE_CHECKING:  # an annotation only: commands.results imports remediation, history, store
-    from commands.results import Result
 
 log = logging.getLogger("bot")
 
@@ -45,18 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="run one command against the configured inventory")
     run.add_argument("words", nargs="+", metavar="COMMAND")
 
-    analyze = sub.add_parser("analyze", parents=[common],
-                             help="analyze output captured by hand or from a support bundle")
-    analyze.add_argument("--lsof", type=Path, required=True, help="`vmkvsitools lsof` output")
-    analyze.add_argument("--vm-list", type=Path, help="`esxcli vm process list` (text or xml)")
-    analyze.add_argument("--kernel", type=Path,
-                         help="`esxcli system settings kernel list -o FDSNumAIOHandles`")
-    analyze.add_argument("--version", type=Path,
-                         help="`esxcli system version get` (text or json) or `vmware -vl`")
-    analyze.add_argument("--vmkernel-log", type=Path, help="vmkernel.log")
-    analyze.add_argument("--hostd-log", type=Path, help="hostd.log")
-    analyze.add_argument("--host", default="captured", help="name to show for the host")
-    analyze.add_argument("--limit", type=int, default=None, help="rows to show (default all)")
+    add_analyze_parser(sub, common)
 
     sub.add_parser("check-config", parents=[common],
                    help="validate the configuration file and the environment")
@@ -142,6 +127,3 @@ def _dispatch(args: argparse.Namespace) -> int:
     return cli_actions.check_config(args.format)
 
 
-def print_result(result: Result, fmt: str) -> int:
-    print(emit(result, fmt))
-    return 1 if isinstance(result, ScanResult) and result.failures else 0

@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from bot.cli import print_result
 from bot.config import load_config, ssh_password
+from bot.console.output import print_result
 from bot.console.progress import terminal_progress
 from bot.esx.collect import scan_concurrency
 from commands.catalog import build_registry

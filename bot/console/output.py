@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.console.jsonview import to_dict
 from bot.console.table import render
+from commands.host_results import ScanResult
 
 if TYPE_CHECKING:  # an annotation only: commands.results imports remediation, history, store
     from commands.results import Result
@@ -18,3 +19,9 @@ def emit(result: Result, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(to_dict(result), indent=2, ensure_ascii=False)
     return render(result)
+
+
+def print_result(result: Result, fmt: str) -> int:
+    """Print `result` as `fmt`; the exit status (1 when a scan missed hosts)."""
+    print(emit(result, fmt))
+    return 1 if isinstance(result, ScanResult) and result.failures else 0
