@@ -2,22 +2,24 @@
 
 The binary is built in GOPATH mode from Debian's `golang-go` and
 `golang-github-vmware-govmomi-dev` into `.cache/vcsim/` (gitignored), named by a hash of
-main.go and `go version`, so it is rebuilt only when either changes. Without the toolchain
-the tests skip, except with CI=true, where they fail.
+the Go files in tests/vcsim/ and `go version`, so it is rebuilt only when one changes.
+Without the toolchain the tests skip, except with CI=true, where they fail.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -25,7 +27,8 @@ import pytest
 from tests.needs import require
 
 ROOT = Path(__file__).resolve().parent.parent
-MAIN_GO = ROOT / "tests" / "vcsim" / "main.go"
+VCSIM_DIR = ROOT / "tests" / "vcsim"
+MAIN_GO = VCSIM_DIR / "main.go"
 CACHE = ROOT / ".cache" / "vcsim"
 GOCODE = Path("/usr/share/gocode")
 GOVMOMI = GOCODE / "src" / "github.com" / "vmware" / "govmomi" / "simulator"
@@ -84,7 +87,11 @@ def build() -> Build:
            "GOPATH": f"{CACHE / 'gopath'}:{GOCODE}", "GOCACHE": str(CACHE / "gocache")}
     version = subprocess.run([go, "version"], capture_output=True, text=True, check=True,
                              env=env, timeout=30).stdout
-    key = hashlib.sha256(MAIN_GO.read_bytes() + version.encode()).hexdigest()[:16]
+    sources = sorted(VCSIM_DIR.glob("*.go"))
+    digest = hashlib.sha256(version.encode())
+    for source in sources:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    key = digest.hexdigest()[:16]
     binary = CACHE / f"vcsim-aio-{key}"
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / "build.lock", "a") as lock:
@@ -93,7 +100,7 @@ def build() -> Build:
             return Build(binary, 0.0)
         started = time.monotonic()
         tmp = binary.with_name(binary.name + f".{os.getpid()}.tmp")
-        result = subprocess.run([go, "build", "-o", str(tmp), str(MAIN_GO)], cwd=ROOT,
+        result = subprocess.run([go, "build", "-o", str(tmp), *map(str, sources)], cwd=ROOT,
                                 env=env, capture_output=True, text=True,
                                 timeout=BUILD_TIMEOUT, check=False)
         if result.returncode != 0:
@@ -141,6 +148,33 @@ def vcsim_binary() -> Build:
     if built.seconds:
         print(f"built the vCenter simulator in {built.seconds:.1f} s: {built.binary}")
     return built
+
+
+def shape_args(shape: Mapping[str, Any] | None) -> list[str]:
+    """The simulator's -shape flag: the model's size and single hosts' state, e.g.
+    `{"datacenters": 2, "standalone": 1, "hosts": {"DC0_C0_H1": {"connection":
+    "disconnected"}, "DC0_C1_H0": {"lockdown": "lockdownNormal", "exceptions": ["root"],
+    "sshRunning": true, "sshPolicy": "on", "gpu": false}}}` (see tests/vcsim/extend.go)."""
+    return ["-shape", json.dumps(shape)] if shape else []
+
+
+@pytest.fixture
+def vcsim_shaped(vcsim_binary: Build, tmp_path: Path) -> Iterator[Callable[..., VcSim]]:
+    """Start a simulator of a given shape (`start(shape)`), stopped after the test."""
+    started: list[VcSim] = []
+
+    def start_shaped(shape: Mapping[str, Any] | None = None) -> VcSim:
+        workdir = tmp_path / f"vcsim{len(started)}"
+        workdir.mkdir()
+        sim = start(vcsim_binary.binary, workdir, *shape_args(shape))
+        started.append(sim)
+        return sim
+
+    try:
+        yield start_shaped
+    finally:
+        for sim in started:
+            sim.stop()
 
 
 @pytest.fixture

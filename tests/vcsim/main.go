@@ -10,10 +10,17 @@
 // and serves until stdin closes or it gets SIGTERM/SIGINT.
 //
 // The model: one datacenter, two clusters of two hosts, VMs in each cluster. Hosts of
-// cluster C0 offer A100 vGPU profiles, of C1 L40S (config.sharedPassthruGpuTypes);
-// vCenter's advanced setting vgpu.hotmigrate.enabled is "true" unless -hotmigrate=false.
-// The VM named by -hang-relocate answers RelocateVM_Task with a task that never ends
-// (to test task deadlines).
+// cluster C0 offer A100 vGPU profiles, of C1 L40S (config.sharedPassthruGpuTypes, and one
+// GPU in config.graphicsInfo); standalone hosts have no GPU. vCenter's advanced setting
+// vgpu.hotmigrate.enabled is "true" unless -hotmigrate=false. The VM named by
+// -hang-relocate answers RelocateVM_Task with a task that never ends (to test task
+// deadlines).
+//
+// What govmomi 0.24's simulator lacks is added here (extend.go): every host gets a host
+// service system (serviceInfo with TSM-SSH, stopped, policy "off"; StartService,
+// StopService, UpdateServicePolicy) and a host access manager (lockdownMode, exception
+// users; QueryLockdownExceptions, and ChangeLockdownMode / UpdateLockdownExceptions for the
+// tests' own hands). -shape takes JSON to change the model and single hosts (see shape).
 package main
 
 import (
@@ -39,7 +46,6 @@ import (
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
-	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -122,19 +128,23 @@ func selfSigned() (tls.Certificate, []byte) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pemBytes
 }
 
+// profilesFor is what the hosts of a cluster offer: L40S in every datacenter's C1, else A100.
 func profilesFor(cluster string) []string {
-	if strings.Contains(cluster, "C1") {
+	if strings.HasSuffix(cluster, "_C1") {
 		return []string{"grid_l40s-4q", "grid_l40s-8q", "grid_l40s-12q"}
 	}
 	return []string{"grid_a100-4c", "grid_a100-8c", "grid_a100-10c"}
 }
 
-// shapeHosts gives every host the vGPU profiles of its cluster.
+// shapeHosts gives every cluster host the vGPU profiles of its cluster and one GPU.
 func shapeHosts() {
 	for _, e := range simulator.Map.All("HostSystem") {
 		host := e.(*simulator.HostSystem)
-		parent := simulator.Map.Get(*host.Parent).(mo.Entity)
-		host.Config.SharedPassthruGpuTypes = profilesFor(parent.Entity().Name)
+		parent, ok := simulator.Map.Get(*host.Parent).(*simulator.ClusterComputeResource)
+		if !ok {
+			continue // a standalone host: no GPU
+		}
+		setGPUs(host, profilesFor(parent.Name))
 	}
 }
 
@@ -154,18 +164,28 @@ func main() {
 	hang := flag.String("hang-relocate", "", "name of a VM whose relocate task never ends")
 	user := flag.String("user", "aio-bot@vsphere.local", "the only user that may log in")
 	password := flag.String("password", "vcsim-Pa55word!", "its password")
+	shapeJSON := flag.String("shape", "", "JSON: datacenters, clusters, clusterHosts, "+
+		"standalone, and per-host state under hosts (see type shape)")
 	flag.Parse()
+	want, err := parseShape(*shapeJSON)
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	model := simulator.VPX()
-	model.Host = 0
-	model.Cluster = 2
-	model.ClusterHost = 2
+	model.Datacenter = want.Datacenters
+	model.Host = want.Standalone
+	model.Cluster = want.Clusters
+	model.ClusterHost = want.ClusterHosts
 	model.Machine = 3
 	if err := model.Create(); err != nil {
 		log.Fatal(err)
 	}
 	defer model.Remove()
 	shapeHosts()
+	if err := extendHosts(want); err != nil {
+		log.Fatal(err)
+	}
 	simulator.Map.OptionManager().Setting = append(simulator.Map.OptionManager().Setting,
 		&types.OptionValue{Key: "vgpu.hotmigrate.enabled", Value: fmt.Sprint(*hotmigrate)})
 	index := simulator.Map.Get(*model.ServiceContent.SearchIndex).(*simulator.SearchIndex)
