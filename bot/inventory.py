@@ -5,20 +5,31 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.errors import UnknownHostError
 
 
 @dataclass(frozen=True, slots=True)
 class HostEntry:
-    """One ESXi host: how to reach it and where it belongs."""
+    """One ESXi host: how to reach it and where it belongs.
+
+    The fields after `username` say where the entry came from and what vCenter last said of
+    the host; they are left out of equality and hashing, so a host whose state changes
+    between two discoveries is still the same key (SSH clients and locks are kept by entry).
+    """
 
     name: str
     address: str
     port: int = 22
     cluster: str = "default"
     username: str = "root"
+    source: str = field(default="file", compare=False)  # file, vcenter, vcenter+file
+    datacenter: str | None = field(default=None, compare=False)
+    connection_state: str = field(default="connected", compare=False)  # as vCenter says
+    in_maintenance: bool = field(default=False, compare=False)
+    power_state: str = field(default="poweredOn", compare=False)
+    has_gpu: bool | None = field(default=None, compare=False)  # None: not known (file)
 
 
 class Inventory:
