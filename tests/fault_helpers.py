@@ -19,6 +19,7 @@ from bot.esx import commandlines as cl
 from bot.esx.ssh import SshSettings, SshTransport
 from bot.remediation.executors.base import Executors
 from bot.remediation.service import Remediation
+from bot.sim.files import write_atomic
 from bot.sim.sshd import SimSshFleet
 from commands.catalog import build_registry
 from commands.context import Context
@@ -137,7 +138,8 @@ async def settle(before: Usage, connections: Callable[[], int], timeout: float =
 
 
 class _Faults:
-    """Puts one fault on the fleet and takes it off again."""
+    """Puts one fault on the fleet and takes it off again. A host's `bin/esxcli` is replaced
+    whole (`write_atomic`): commands of other batches may be running it."""
 
     def __init__(self, demo: DemoFleet) -> None:
         self.demo = demo
@@ -153,7 +155,7 @@ class _Faults:
         elif fault == "hang":
             server.hang_commands = True
         elif fault == "garbage":
-            (self.demo.host_dirs[host] / "bin" / "esxcli").write_text(GARBAGE)
+            write_atomic(self.demo.host_dirs[host] / "bin" / "esxcli", GARBAGE, 0o755)
         elif fault == "cut":
             server.cut_output_at = 100
         elif fault == "restart":
@@ -167,7 +169,7 @@ class _Faults:
         server = self.demo.fleet.servers[host]
         server.down = server.hang_commands = False
         server.cut_output_at = None
-        (self.demo.host_dirs[host] / "bin" / "esxcli").write_text(self.esxcli[host])
+        write_atomic(self.demo.host_dirs[host] / "bin" / "esxcli", self.esxcli[host], 0o755)
         assert self.demo.vcenter is not None
         self.demo.vcenter.fail_next_relocate = None
         self.demo.vcenter.slow = 0.0

@@ -19,6 +19,7 @@ from bot.demo import DemoFleet
 from bot.errors import AioBotError, CommandTimeout, HostKeyChanged, ParseError, VCenterError
 from bot.esx.ssh import SshSettings, SshTransport
 from bot.remediation.executors.base import Executors
+from bot.sim.files import write_atomic
 from bot.sim.sshd import SimSshServer
 from bot.store.api import State
 from bot.vsphere.client import PyVmomiVCenter
@@ -126,7 +127,7 @@ async def test_a_hanging_host_times_out_and_the_others_answer(demo: DemoFleet) -
 
 async def test_a_host_that_answers_garbage_is_a_parse_error(demo: DemoFleet) -> None:
     esxcli = demo.host_dirs["host04"] / "bin" / "esxcli"
-    esxcli.write_text(GARBAGE_ESXCLI)
+    write_atomic(esxcli, GARBAGE_ESXCLI, 0o755)
     with pytest.raises(ParseError) as caught:
         await REGISTRY.run("top host04", ctx(demo))
     assert one_sentence(str(caught.value)) and "line 1" in str(caught.value)

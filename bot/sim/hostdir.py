@@ -3,6 +3,7 @@
 Layout of `host_dir`:
 
     state.json          the source of truth (`bot.sim.state`), replaced atomically
+                        (every file here is: `bot.sim.files.write_atomic`)
     lock                fcntl.flock target guarding read-modify-write of state.json
     offline             present while rebooting: unix time (text) the host is back
     bin/                vmkvsitools, lsof, esxcli, vmware: POSIX sh, Python only for changes
@@ -14,7 +15,6 @@ Layout of `host_dir`:
 from __future__ import annotations
 
 import fcntl
-import os
 import shlex
 import sys
 import time
@@ -25,6 +25,7 @@ from typing import TypeVar
 
 import bot
 from bot.sim import actions
+from bot.sim.files import write_atomic as write_atomic  # its home until 2025-06
 from bot.sim.render import render_files
 from bot.sim.state import HostState, from_json, to_json
 
@@ -35,16 +36,6 @@ OFFLINE_FILE = "offline"
 TOOLS = ("vmkvsitools", "esxcli", "vmware", "lsof")
 TOOL_TEMPLATES = Path(__file__).parent / "tools"
 PROJECT_ROOT = Path(bot.__file__).resolve().parent.parent
-
-
-def write_atomic(path: Path, text: str | bytes, mode: int = 0o644) -> None:
-    """Write via a temporary file and rename, so readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    data = text.encode() if isinstance(text, str) else text
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 def load(host_dir: Path | str) -> HostState:

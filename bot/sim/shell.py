@@ -10,6 +10,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from bot.sim.files import spawn_gate
+
 
 def rewrite_paths(command: str, host_dir: Path | str) -> str:
     """Point `/var/log/` and `/var/core/` at the host directory's copies."""
@@ -28,8 +30,17 @@ def run_command(
     host_dir: Path | str, command: str, *, timeout: float = 30.0
 ) -> subprocess.CompletedProcess[str]:
     """Run `command` on the simulated host; stdout/stderr captured as text."""
-    return subprocess.run(
-        ["/bin/sh", "-c", rewrite_paths(command, host_dir)],
-        cwd=str(host_dir), env=host_env(host_dir), capture_output=True, text=True,
-        timeout=timeout, check=False,
-    )
+    with spawn_gate.spawning():  # no tool is being written while the child forks
+        proc = subprocess.Popen(
+            ["/bin/sh", "-c", rewrite_paths(command, host_dir)],
+            cwd=str(host_dir), env=host_env(host_dir), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )
+    with proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)

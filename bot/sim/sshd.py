@@ -38,6 +38,8 @@ from paramiko.common import (
 )
 from paramiko.server import InteractiveQuery
 
+from bot.sim.files import spawn_gate
+
 log = logging.getLogger(__name__)
 
 _MSG_CHANNEL_SUCCESS = 99
@@ -374,15 +376,16 @@ class SimSshServer:
         }
         if "PYTHONPATH" in os.environ:
             env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-        proc = subprocess.Popen(
-            ["/bin/sh", "-c", self.rewrite(line)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            cwd=self.host_dir,
-            start_new_session=True,
-        )
+        with spawn_gate.spawning():  # no tool is being written while the child forks
+            proc = subprocess.Popen(
+                ["/bin/sh", "-c", self.rewrite(line)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=self.host_dir,
+                start_new_session=True,
+            )
         with self._lock:
             self._procs.add(proc)
         try:
