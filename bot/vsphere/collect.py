@@ -62,6 +62,16 @@ def of_objects(conn: Conn, objs: Iterable[ManagedObject], paths: Sequence[str]) 
     return retrieve(conn, spec)
 
 
+def of_each(conn: Conn, wanted: Sequence[tuple[ManagedObject, Sequence[str]]]) -> list[Obj]:
+    """Properties of objects of different types in one round trip: (object, paths) pairs."""
+    if not wanted:
+        return []
+    spec = data(PC.FilterSpec,
+                objectSet=[data(PC.ObjectSpec, obj=o, skip=False) for o, _ in wanted],
+                propSet=[data(PC.PropertySpec, type=type(o), pathSet=list(p)) for o, p in wanted])
+    return retrieve(conn, spec)
+
+
 def retrieve(conn: Conn, spec: vmodl.query.PropertyCollector.FilterSpec) -> list[Obj]:
     """RetrievePropertiesEx, following the continuation token page by page."""
     collector = conn.content.propertyCollector
