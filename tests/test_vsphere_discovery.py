@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from bot.vsphere.discovery import DiscoveredHost, DiscoveryFilter, discover_host
 from bot.vsphere.merge import HostOverride, gone, inventory_source, merge_inventory
 from bot.vsphere.session import Session
 from bot.vsphere.settings import VCenterSettings
-from tests.vcsim_helpers import VcSim, vcsim_shaped  # noqa: F401  (fixture)
+from tests.vcsim_helpers import Build, VcSim, shaped
 
 ESTATE: dict[str, Any] = {
     "datacenters": 2, "standalone": 1,
@@ -39,8 +40,9 @@ def settings(sim: VcSim) -> VCenterSettings:
 
 
 @pytest.fixture
-def estate(vcsim_shaped: Callable[..., VcSim]) -> VcSim:
-    return vcsim_shaped(ESTATE)
+def estate(vcsim_binary: Build, tmp_path: Path) -> Iterator[VcSim]:
+    with shaped(vcsim_binary, tmp_path / "vcsim", ESTATE) as sim:
+        yield sim
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,23 +159,15 @@ def shape_args(shape: Mapping[str, Any] | None) -> list[str]:
     return ["-shape", json.dumps(shape)] if shape else []
 
 
-@pytest.fixture
-def vcsim_shaped(vcsim_binary: Build, tmp_path: Path) -> Iterator[Callable[..., VcSim]]:
-    """Start a simulator of a given shape (`start(shape)`), stopped after the test."""
-    started: list[VcSim] = []
-
-    def start_shaped(shape: Mapping[str, Any] | None = None) -> VcSim:
-        workdir = tmp_path / f"vcsim{len(started)}"
-        workdir.mkdir()
-        sim = start(vcsim_binary.binary, workdir, *shape_args(shape))
-        started.append(sim)
-        return sim
-
+@contextmanager
+def shaped(binary: Build, workdir: Path, shape: Mapping[str, Any] | None) -> Iterator[VcSim]:
+    """A simulator of the given shape (see shape_args) for the block, stopped afterwards."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    sim = start(binary.binary, workdir, *shape_args(shape))
     try:
-        yield start_shaped
+        yield sim
     finally:
-        for sim in started:
-            sim.stop()
+        sim.stop()
 
 
 @pytest.fixture
