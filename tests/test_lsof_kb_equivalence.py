@@ -1,16 +1,19 @@
-"""Our counts equal KB 408376's pipeline, run for real through /bin/sh, awk, grep, sort, uniq.
+"""Our counts equal KB 408376's pipeline, run for real by busybox sh, awk, grep, sort, uniq
+(what ESXi's shell runs; see tests/kb_busybox.py).
 
     awk '$3=="CHAR" {print $0}' F | grep vmgfx | awk '$2=="vmx" {print $1}' | sort | uniq -c
 
 For every cartel, the vmgfx count from parse_lsof, both file counters (C, when it is built,
-and Python) and parse_reduced (of LSOF_AWK run through the system's awk) equals what the
-pipeline prints.
+and Python) and parse_reduced (of LSOF_AWK run by busybox awk) equals what the pipeline
+prints on the clean capture; and after a paste (a prompt line, CRLF or CR, a BOM, Unicode
+spaces, blank lines: tests/paste_mutations.py) the counters still give the clean capture's
+numbers. A cut line is the one change the pipeline sees too: there its reference is the
+capture as cut.
 """
 
 from __future__ import annotations
 
 import io
-import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -22,11 +25,8 @@ from bot.esx import lsof_fast, lsof_native
 from bot.esx.commandlines import LSOF_AWK
 from bot.esx.lsof import parse_lsof, parse_lsof_file, parse_reduced
 from bot.esx.records import LsofSummary
-
-KB = (
-    "awk '$3==\"CHAR\" {{print $0}}' {f} | grep vmgfx "
-    "| awk '$2==\"vmx\" {{print $1}}' | sort | uniq -c"
-)
+from tests.kb_busybox import busybox_awk, kb_counts
+from tests.paste_mutations import cuts, pasted
 
 blank = st.text(alphabet=" \t", max_size=4)
 gap = st.text(alphabet=" \t", min_size=1, max_size=6)
@@ -103,37 +103,52 @@ def long_lsof_texts(draw: st.DrawFn) -> str:
 
 
 def _kb_counts(path: Path) -> Counter[int]:
-    out = subprocess.run(
-        ["/bin/sh", "-c", KB.format(f=path)], capture_output=True, text=True, check=True
-    ).stdout
-    counts: Counter[int] = Counter()
-    for line in out.splitlines():
-        count, cartel = line.split()
-        counts[int(cartel)] = int(count)
-    return counts
+    return kb_counts(path)
 
 
 def _vmgfx(summary: LsofSummary) -> Counter[int]:
     return Counter({k: c.vmgfx_handles for k, c in summary.cartels.items() if c.vmgfx_handles})
 
 
-def _check(text: str, path: Path) -> None:
-    path.write_text(text, encoding="utf-8", newline="\n")
+def _counted(text: str, path: Path) -> LsofSummary:
+    """The three counters on `text`, which must agree on everything they report."""
+    path.write_text(text, encoding="utf-8", newline="")
     from_lines = parse_lsof(io.StringIO(text, newline="\n"))
     from_file = parse_lsof_file(path)
-    from_python = lsof_fast.count_file(path).summary()
-    awk = subprocess.run(["awk", LSOF_AWK, str(path)], capture_output=True, check=True)
-    from_awk = parse_reduced(awk.stdout.decode("utf-8", "surrogateescape"))
-    assert from_lines == from_file == from_python == from_awk
+    assert lsof_fast.count_file(path).summary() == from_lines == from_file
     if lsof_native.AVAILABLE:
         assert lsof_native.count_file(path).summary() == from_lines
+    return from_lines
+
+
+def _check(text: str, path: Path) -> None:
+    from_lines = _counted(text, path)
+    from_awk = parse_reduced(busybox_awk(LSOF_AWK, path).decode("utf-8", "surrogateescape"))
+    assert from_awk == LsofSummary(from_lines.cartels, from_lines.types, from_lines.lines)
+    assert from_lines.skipped_total == 0
     assert _vmgfx(from_lines) == _kb_counts(path)
+
+
+def _check_paste(clean: str, paste: str, tmp: Path) -> None:
+    reference = tmp / "clean.txt"
+    reference.write_text(clean, encoding="utf-8", newline="")
+    counted = _counted(paste, tmp / "pasted.txt")
+    assert _vmgfx(counted) == _kb_counts(reference)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=lsof_texts())
 def test_short_files_match_the_kb(text: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     _check(text, tmp_path_factory.mktemp("kb") / "lsof.txt")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), text=lsof_texts())
+def test_pasted_captures_count_like_the_clean_one(
+    data: st.DataObject, text: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    clean = data.draw(cuts(text))
+    _check_paste(clean, data.draw(pasted(clean)), tmp_path_factory.mktemp("kb"))
 
 
 @settings(

@@ -68,19 +68,17 @@ def test_real_awk_agrees_on_the_fixture() -> None:
     assert parse_reduced(out.stdout) == parse_lsof_file(SMALL)
 
 
-def test_bad_line_names_its_number() -> None:
-    with pytest.raises(ParseError) as err:
-        parse_lsof(_lines(FIXTURES / "lsof_bad_line.txt"))
-    assert err.value.line_no == 5
-    assert err.value.line.startswith("lsof: error reading cartel")
-    assert "line 5" in str(err.value)
+def test_bad_line_is_skipped_and_named() -> None:
+    summary = parse_lsof(_lines(FIXTURES / "lsof_bad_line.txt"))
+    assert summary.skipped_total == 1
+    assert summary.skipped[0].line_no == 5
+    assert summary.skipped[0].text.startswith("lsof: error reading cartel")
 
 
-def test_file_bad_line_names_its_number(read_file: ReadFile) -> None:
-    with pytest.raises(ParseError) as err:
-        read_file(FIXTURES / "lsof_bad_line.txt")
-    assert err.value.line_no == 5
-    assert err.value.line.startswith("lsof: error reading cartel")
+def test_file_bad_line_is_skipped_and_named(read_file: ReadFile) -> None:
+    summary = read_file(FIXTURES / "lsof_bad_line.txt")
+    assert summary == parse_lsof(_lines(FIXTURES / "lsof_bad_line.txt"))
+    assert [s.line_no for s in summary.skipped] == [5]
 
 
 @pytest.mark.parametrize(
@@ -90,32 +88,46 @@ def test_file_bad_line_names_its_number(read_file: ReadFile) -> None:
         ("2099517 vmx", "fewer than 3"),
         ("+12 vmx CHAR 3 x", "cartel"),
         ("１２ vmx CHAR 3 x", "cartel"),
-        ("12\x0bvmx CHAR", "fewer than 3"),
+        ("12\x0bvmx", "fewer than 3"),
         ("-- 12 vmx CHAR", "cartel"),
+        ("[root@esx01:~] vmkvsitools lsof", "prompt"),
+        ("~ # vmkvsitools lsof | grep vmx", "prompt"),
     ],
 )
-def test_malformed_lines(line: str, why: str) -> None:
-    with pytest.raises(ParseError) as err:
-        parse_lsof(["Cartel | World name | Type | fd | Description", "", line])
-    assert err.value.line_no == 3
-    assert why in err.value.why
+def test_malformed_lines_are_skipped_with_the_reason(line: str, why: str) -> None:
+    summary = parse_lsof(["Cartel | World name | Type | fd | Description", "", line, "1 sh FILE"])
+    assert summary.types == {"FILE": 1}
+    assert summary.skipped_total == 1
+    assert summary.skipped[0].line_no == 3
+    assert summary.skipped[0].text == line
+    assert why in summary.skipped[0].why
 
 
 @pytest.mark.parametrize("bad", ["012 vmx CHAR 3 x", "0 vmx", "12x vmx CHAR", "x 1 CHAR"])
-def test_file_counters_reject_bad_lines(read_file: ReadFile, tmp_path: Path, bad: str) -> None:
+def test_file_counters_skip_bad_lines(read_file: ReadFile, tmp_path: Path, bad: str) -> None:
     path = tmp_path / "lsof.txt"
     path.write_text("0 vmx CHAR 1 vmgfx\n" * 50 + bad + "\n" + "1 vmx FILE 2 x\n" * 50)
-    with pytest.raises(ParseError) as err:
-        read_file(path)
-    assert (err.value.line_no, err.value.line) == (51, bad)
+    summary = read_file(path)
+    assert [(s.line_no, s.text) for s in summary.skipped] == [(51, bad)]
+    assert summary.types == {"CHAR": 50, "FILE": 50}
 
 
-def test_awk_field_splitting_is_space_and_tab_only() -> None:
+def test_only_the_first_20_skipped_lines_are_kept(read_file: ReadFile, tmp_path: Path) -> None:
+    path = tmp_path / "lsof.txt"
+    path.write_text("junk\n1 vmx CHAR 1 vmgfx\n" * 30)
+    summary = read_file(path)
+    assert summary.skipped_total == 30
+    assert [s.line_no for s in summary.skipped] == list(range(1, 40, 2))
+    assert summary == parse_lsof(_lines(path))
+
+
+def test_field_splitting_is_busybox_awk_plus_pasted_unicode_spaces() -> None:
     assert awk_fields(" a\t\tb  c ") == ["a", "b", "c"]
-    assert awk_fields("a\rb\x0cc\x0bd\xa0e") == ["a\rb\x0cc\x0bd\xa0e"]
-    # `CHAR\r` is not `CHAR` to awk: a CRLF capture counts no CHAR lines, like the KB.
+    # busybox awk (ESXi's) splits on \r, \v and \f; a paste adds no-break spaces and a BOM
+    assert awk_fields("a\rb\x0cc\x0bd\xa0e\u202ff\ufeffg\u3000h") == list("abcdefgh")
+    assert awk_fields("a\x1cb\u200bc") == ["a\x1cb\u200bc"]  # not spaces to anyone
     summary = parse_lsof(["12 vmx CHAR\r", "12 vmx CHAR /vmfs/devices/char/vmgfx/0\r"])
-    assert summary.types == {"CHAR\r": 1, "CHAR": 1}
+    assert summary.types == {"CHAR": 2}
     assert summary.cartels[12].vmgfx_handles == 1
 
 
@@ -144,8 +156,30 @@ def test_file_with_crlf_and_no_final_newline(read_file: ReadFile, tmp_path: Path
     path.write_bytes(b"1 vmx CHAR 1 vmgfx\r\n1 vmx CHAR\r\n1 vmx CHAR 3 vmgfx")
     summary = read_file(path)
     assert summary.lines == 3
-    assert summary.types == {"CHAR": 2, "CHAR\r": 1}
-    assert summary.cartels[1] == CartelHandles(1, char_handles=2, vmgfx_handles=2)
+    assert summary.types == {"CHAR": 3}
+    assert summary.cartels[1] == CartelHandles(1, char_handles=3, vmgfx_handles=2)
+
+
+def test_file_with_old_mac_line_ends(read_file: ReadFile, tmp_path: Path) -> None:
+    path = tmp_path / "lsof.txt"
+    path.write_bytes(b"Cartel | World\r1 vmx CHAR 1 vmgfx\r\r2 vmx CHAR 3 vmgfx\r")
+    summary = read_file(path)
+    assert summary.lines == 4
+    assert summary.cartels[2] == CartelHandles(2, char_handles=1, vmgfx_handles=1)
+    assert summary == parse_lsof([path.read_bytes().decode()])
+
+
+def test_a_paste_counts_like_the_clean_capture(read_file: ReadFile, tmp_path: Path) -> None:
+    clean = SMALL.read_text()
+    pasted = ("\ufeff[root@esx01:~] vmkvsitools lsof\r\n"
+              + clean.replace("\n", "\r\n").replace("   vmx", "\u00a0\u00a0vmx")
+              + "[root@esx01:~] ")
+    path = tmp_path / "lsof.txt"
+    path.write_text(pasted, encoding="utf-8", newline="")
+    summary = read_file(path)
+    assert summary.cartels == parse_lsof(_lines(SMALL)).cartels
+    assert [(s.line_no, s.why) for s in summary.skipped] == [
+        (1, "a shell prompt or command line"), (20, "a shell prompt or command line")]
 
 
 def test_file_empty_and_blank(read_file: ReadFile, tmp_path: Path) -> None:
@@ -160,9 +194,8 @@ def test_file_empty_and_blank(read_file: ReadFile, tmp_path: Path) -> None:
 def test_file_non_utf8_type_is_kept(read_file: ReadFile, tmp_path: Path) -> None:
     path = tmp_path / "lsof.txt"
     path.write_bytes(b"1 vmx CH\xffR 1 x\n\xfe2 vmx CHAR\n")
-    with pytest.raises(ParseError) as err:
-        read_file(path)
-    assert (err.value.line_no, err.value.line) == (2, "\udcfe2 vmx CHAR")
+    skipped = read_file(path).skipped
+    assert [(s.line_no, s.text) for s in skipped] == [(2, "\udcfe2 vmx CHAR")]
     path.write_bytes(b"1 vmx CH\xffR 1 x\n")
     assert read_file(path).types == {"CH\udcffR": 1}
 
@@ -172,7 +205,7 @@ def test_file_that_is_not_regular_is_counted_too(tmp_path: Path) -> None:
         assert parse_lsof_file(fifo) == parse_lsof(_lines(SMALL))
 
 
-def test_file_error_in_a_late_chunk_and_in_the_forked_half(
+def test_file_skip_in_a_late_chunk_and_in_the_forked_half(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(lsof_fast, "PARALLEL_MIN_BYTES", 1)
@@ -180,14 +213,12 @@ def test_file_error_in_a_late_chunk_and_in_the_forked_half(
     monkeypatch.setattr(lsof_fast, "CHUNK", 4096)
     good = "2099517   vmx   CHAR   63   /vmfs/devices/char/vmgfx/vmgfx0\n"
     path = tmp_path / "lsof.txt"
-    path.write_text(good * 5000 + "oops\n" + good * 10)
-    with pytest.raises(ParseError) as err:
-        lsof_fast.count_file(path)
-    assert err.value.line_no == 5001
+    path.write_text(good * 5000 + "oops\n" + good * 10 + "oops\n")
+    summary = lsof_fast.count_file(path).summary()
+    assert [s.line_no for s in summary.skipped] == [5001, 5012]
+    assert summary == parse_lsof(_lines(path))
     path.write_text(good * 10 + "oops\n" + good * 5000)
-    with pytest.raises(ParseError) as err:
-        lsof_fast.count_file(path)
-    assert err.value.line_no == 11
+    assert [s.line_no for s in lsof_fast.count_file(path).skipped] == [11]
 
 
 def test_file_parallel_and_serial_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

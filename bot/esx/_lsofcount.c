@@ -5,22 +5,27 @@
  * work below in Python costs about twice what KB 408376's awk pipeline costs. This module
  * does exactly what `bot.esx.lsof._count_line` does, on a whole buffer, without the GIL:
  *
- *   - a line ends at "\n" (a last line without one counts too); fields are runs of bytes
- *     other than space and tab (awk's default FS; \r, \v, \f are ordinary bytes);
+ *   - a line ends at "\n" (a last line without one counts too); a buffer with no "\n" at all
+ *     but with "\r" ends its lines at "\r";
+ *   - fields are runs of bytes other than blanks: space, tab, \r, \v, \f (busybox awk's
+ *     default FS) and the UTF-8 Unicode spaces U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029,
+ *     U+202F, U+205F, U+3000 and U+FEFF (what a paste puts in);
  *   - blank lines, header lines (first field `Cartel`) and separator lines (only the bytes
- *     `-=|+`, space and tab) are skipped;
+ *     `-=|+` and blanks) are skipped;
  *   - a line with fewer than 3 fields, or whose first field is not a canonical cartel ID
- *     (`0`, or 1 to 18 digits without a leading zero), stops the count: it is reported;
+ *     (`0`, or 1 to 18 digits without a leading zero), is not counted: the first 20 are
+ *     reported, all of them are counted as skipped;
  *   - every other line counts once under its Type ($3); a CHAR line counts for its cartel
  *     ($1), and as a vmgfx handle when its World name ($2) is exactly `vmx` and the line
  *     contains `vmgfx` anywhere.
  *
- * count(buffer) -> (lines, types, cartels, bad)
- *   lines:   lines read (all of them, or up to and including the bad one)
+ * count(buffer) -> (lines, types, cartels, skipped, skipped_total)
+ *   lines:   lines read
  *   types:   {type bytes: lines}
  *   cartels: {cartel ID bytes: (CHAR lines, vmgfx lines)}, cartels with a CHAR line only
- *   bad:     None, or (line number, start offset, end offset, reason) of the first bad
- *            line; reason 1: fewer than 3 fields, 2: the first field is not a cartel ID.
+ *   skipped: [(line number, start offset, end offset, reason)] of the first 20 lines not
+ *            counted; reason 1: fewer than 3 fields, 2: the first field is not a cartel ID.
+ *   skipped_total: how many lines were not counted.
  *
  * `bot.esx.lsof` falls back to Python when this module is not built; the tests check that
  * both give the same answer on the same input.
@@ -32,6 +37,7 @@
 #include <string.h>
 
 #define MAX_CARTEL_DIGITS 18
+#define MAX_SHOWN 20
 #define BAD_FEW_FIELDS 1
 #define BAD_CARTEL_ID 2
 
@@ -52,12 +58,18 @@ typedef struct {
 } Table;
 
 typedef struct {
+    Py_ssize_t line;
+    Py_ssize_t start;
+    Py_ssize_t end;
+    int reason;
+} Bad;
+
+typedef struct {
     Table types;
     Table cartels;
     Py_ssize_t lines;
-    Py_ssize_t bad_line;
-    Py_ssize_t bad_start;
-    Py_ssize_t bad_end;
+    Bad bad[MAX_SHOWN];
+    Py_ssize_t bad_total;
     int bad_reason;
     int no_memory;
 } Scan;
@@ -145,17 +157,43 @@ table_get(Table *t, const char *key, Py_ssize_t len)
     return e;
 }
 
-static int
-is_blank(char c)
+/* The length of the blank at p (0: none): an ASCII space or a UTF-8 Unicode space. */
+static Py_ssize_t
+blank_len(const char *p, const char *end)
 {
-    return c == ' ' || c == '\t';
+    unsigned char c = (unsigned char)*p;
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f') {
+        return 1;
+    }
+    if (c < 0xC2) {
+        return 0;
+    }
+    Py_ssize_t n = end - p;
+    const unsigned char *u = (const unsigned char *)p;
+    if (c == 0xC2) {
+        return n >= 2 && u[1] == 0xA0 ? 2 : 0;
+    }
+    if (n < 3) {
+        return 0;
+    }
+    if (c == 0xE2 && u[1] == 0x80) {
+        unsigned char t = u[2];
+        return (t >= 0x80 && t <= 0x8A) || t == 0xA8 || t == 0xA9 || t == 0xAF ? 3 : 0;
+    }
+    if ((c == 0xE2 && u[1] == 0x81 && u[2] == 0x9F) || (c == 0xE1 && u[1] == 0x9A && u[2] == 0x80)
+        || (c == 0xE3 && u[1] == 0x80 && u[2] == 0x80)
+        || (c == 0xEF && u[1] == 0xBB && u[2] == 0xBF)) {
+        return 3;
+    }
+    return 0;
 }
 
 static const char *
 skip_blanks(const char *p, const char *end)
 {
-    while (p < end && is_blank(*p)) {
-        p++;
+    Py_ssize_t n;
+    while (p < end && (n = blank_len(p, end)) > 0) {
+        p += n;
     }
     return p;
 }
@@ -163,7 +201,7 @@ skip_blanks(const char *p, const char *end)
 static const char *
 skip_field(const char *p, const char *end)
 {
-    while (p < end && !is_blank(*p)) {
+    while (p < end && blank_len(p, end) == 0) {
         p++;
     }
     return p;
@@ -172,9 +210,14 @@ skip_field(const char *p, const char *end)
 static int
 is_separator(const char *p, const char *end)
 {
-    for (; p < end; p++) {
+    while (p < end) {
         char c = *p;
-        if (!(c == '-' || c == '=' || c == '|' || c == '+' || is_blank(c))) {
+        Py_ssize_t n = blank_len(p, end);
+        if (n > 0) {
+            p += n;
+        } else if (c == '-' || c == '=' || c == '|' || c == '+') {
+            p++;
+        } else {
             return 0;
         }
     }
@@ -251,17 +294,26 @@ scan(Scan *s, const char *buf, Py_ssize_t n)
 {
     const char *p = buf;
     const char *end = buf + n;
+    int eol_char = '\n';
+    if (memchr(buf, '\n', (size_t)n) == NULL && memchr(buf, '\r', (size_t)n) != NULL) {
+        eol_char = '\r'; /* old Mac line ends */
+    }
     while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *nl = memchr(p, eol_char, (size_t)(end - p));
         const char *eol = nl != NULL ? nl : end;
         s->lines++;
         if (!count_line(s, p, eol)) {
-            if (!s->no_memory) {
-                s->bad_line = s->lines;
-                s->bad_start = p - buf;
-                s->bad_end = eol - buf;
+            if (s->no_memory) {
+                return;
             }
-            return;
+            if (s->bad_total < MAX_SHOWN) {
+                Bad *b = &s->bad[s->bad_total];
+                b->line = s->lines;
+                b->start = p - buf;
+                b->end = eol - buf;
+                b->reason = s->bad_reason;
+            }
+            s->bad_total++;
         }
         p = nl != NULL ? nl + 1 : end;
     }
@@ -298,11 +350,23 @@ result(Scan *s)
         Py_XDECREF(types);
         return NULL;
     }
-    if (s->bad_line == 0) {
-        return Py_BuildValue("(nNNO)", s->lines, types, cartels, Py_None);
+    Py_ssize_t shown = s->bad_total < MAX_SHOWN ? s->bad_total : MAX_SHOWN;
+    PyObject *bad = PyList_New(shown);
+    for (Py_ssize_t i = 0; bad != NULL && i < shown; i++) {
+        Bad *b = &s->bad[i];
+        PyObject *item = Py_BuildValue("(nnni)", b->line, b->start, b->end, b->reason);
+        if (item == NULL) {
+            Py_CLEAR(bad);
+            break;
+        }
+        PyList_SET_ITEM(bad, i, item);
     }
-    return Py_BuildValue("(nNN(nnni))", s->lines, types, cartels, s->bad_line, s->bad_start,
-                         s->bad_end, s->bad_reason);
+    if (bad == NULL) {
+        Py_DECREF(types);
+        Py_DECREF(cartels);
+        return NULL;
+    }
+    return Py_BuildValue("(nNNNn)", s->lines, types, cartels, bad, s->bad_total);
 }
 
 static PyObject *
@@ -336,7 +400,8 @@ done:
 
 static PyMethodDef methods[] = {
     {"count", lsofcount_count, METH_O,
-     "count(buffer) -> (lines, types, cartels, bad): count `vmkvsitools lsof` output."},
+     "count(buffer) -> (lines, types, cartels, skipped, skipped_total): count "
+     "`vmkvsitools lsof` output."},
     {NULL, NULL, 0, NULL},
 };
 

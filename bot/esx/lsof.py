@@ -12,11 +12,11 @@ The rules, line by line, are in `bot.esx.lsof_rules` (those of `LSOF_AWK` in
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from bot.errors import ParseError
 from bot.esx import lsof_fast, lsof_native
-from bot.esx.lsof_rules import CANONICAL, FORMAT, Tally, awk_fields, count_line
+from bot.esx.lsof_rules import CANONICAL, FORMAT, Tally, awk_fields, count_line, split_lines
 from bot.esx.records import LsofSummary
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "REDUCED_FORMAT",
     "awk_fields",
     "parse_lsof",
+    "parse_lsof_bytes",
     "parse_lsof_file",
     "parse_reduced",
 ]
@@ -35,23 +36,45 @@ def parse_lsof(lines: Iterable[str]) -> LsofSummary:
     """Count the handles in `vmkvsitools lsof` output given line by line.
 
     Each item is one line, with or without its trailing "\\n" (a file object, or
-    `io.StringIO(text, newline="\\n")`; `str.splitlines()` also splits on \\r, \\v, \\f and
-    others, which awk does not). Raises ParseError naming the first unreadable line.
+    `io.StringIO(text, newline="\\n")`; `str.splitlines()` also splits on \\v, \\f and
+    others, which awk does not). A single item without "\\n" is a whole capture, whose lines
+    may end at "\\r". Lines that are not counted are in the summary's `skipped`.
     """
     tally = Tally()
-    for line_no, raw in enumerate(lines, 1):
-        tally.lines = line_no
-        count_line(tally, line_no, raw[:-1] if raw.endswith("\n") else raw)
+    line_no = 0
+    for line_no, raw in enumerate(_lines(lines), 1):
+        count_line(tally, line_no, raw)
+    tally.lines = line_no
     return tally.summary()
 
 
+def _lines(items: Iterable[str]) -> Iterator[str]:
+    it = iter(items)
+    first = next(it, None)
+    if first is None:
+        return
+    if not first.endswith("\n"):
+        yield from split_lines(first)
+        yield from (raw.removesuffix("\n") for raw in it)
+        return
+    yield first[:-1]
+    yield from (raw.removesuffix("\n") for raw in it)
+
+
 def parse_lsof_file(path: str | os.PathLike[str]) -> LsofSummary:
-    """`parse_lsof` on a file, fast: same result, same errors, same line numbers.
+    """`parse_lsof` on a file, fast: same result, same skipped lines, same line numbers.
 
     Bytes that are not UTF-8 are kept as surrogate escapes in Type names."""
     if lsof_native.AVAILABLE and os.path.isfile(path):
         return lsof_native.count_file(path).summary()
     return lsof_fast.count_file(path).summary()
+
+
+def parse_lsof_bytes(data: bytes) -> LsofSummary:
+    """`parse_lsof` on a capture held in memory (read from a gzip file, say)."""
+    if lsof_native.AVAILABLE:
+        return lsof_native.count_bytes(data).summary()
+    return lsof_fast.count_bytes(data).summary()
 
 
 def parse_reduced(text: str) -> LsofSummary:

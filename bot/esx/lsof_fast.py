@@ -1,8 +1,9 @@
 """Count a `vmkvsitools lsof` file in Python, fast: the engine when the C module is not built.
 
 Reads bytes in chunks cut at line ends; chunks of ordinary data lines are counted with
-bytes.split and Counter, anything unusual line by line with `bot.esx.lsof_rules.count_line`.
-Same result, same errors, same line numbers as counting line by line. A large file read by a
+bytes.split and Counter (after turning the Unicode spaces of a paste into plain spaces),
+anything unusual line by line with `bot.esx.lsof_rules.count_line`. Same result, same
+skipped lines, same line numbers as counting line by line. A large file read by a
 single-threaded process on a multi-core POSIX host is split in two halves, the second
 counted by a forked child process (never in a threaded process such as the bot).
 """
@@ -21,20 +22,24 @@ from itertools import compress, repeat
 from operator import eq, itemgetter
 from typing import BinaryIO, NoReturn
 
-from bot.errors import ParseError
-from bot.esx.lsof_rules import FORMAT, MAX_DIGITS, Tally, count_line
+from bot.esx.lsof_rules import MAX_DIGITS, Tally, count_line
 
 CHUNK = 1 << 16
 PARALLEL_MIN_BYTES = 8 << 20
 _CANONICAL_RUN = re.compile(rb"(?:0|[1-9][0-9]*)(?: (?:0|[1-9][0-9]*))*")
-_AWK_ONLY_SPACE = (b"\r", b"\x0b", b"\x0c")
+# UTF-8 of the Unicode spaces in `bot.esx.lsof_rules.UNICODE_SPACES`; their first bytes are
+# never continuation bytes, so a match is always a whole character.
+_UNICODE_SPACE = re.compile(
+    rb"\xc2\xa0|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80"
+    rb"|\xef\xbb\xbf")
+_UNICODE_LEADS = (b"\xc2", b"\xe1", b"\xe2", b"\xe3", b"\xef")
 
 _first = itemgetter(0)
 _third = itemgetter(2)
 
 
 def count_file(path: str | os.PathLike[str]) -> Tally:
-    """Count the whole file; raises ParseError naming the first unreadable line."""
+    """Count the whole file; lines not counted are in the tally's `skipped`."""
     size = os.path.getsize(path)
     if size >= PARALLEL_MIN_BYTES and can_fork():
         return _count_halves(path, _line_boundary(path, size // 2))
@@ -66,9 +71,9 @@ class _ByteTally:
 def _count_chunk_fast(tally: _ByteTally, chunk: bytes, lines: list[bytes]) -> bool:
     """Count a chunk of well-formed lines at C speed; False (nothing counted) otherwise.
 
-    Only valid when the chunk holds no \\r, \\v or \\f (bytes.split() would split on them,
-    awk does not). Any line that is blank, a header, a separator or bad makes this
-    return False, and the caller counts the chunk line by line instead.
+    bytes.split() splits on space, tab, \\r, \\v and \\f, as busybox awk does; the chunk's
+    Unicode spaces are plain spaces by now. Any line that is blank, a header, a separator
+    or bad makes this return False, and the caller counts the chunk line by line instead.
     """
     rows = list(map(bytes.split, lines, repeat(None), repeat(3)))
     try:
@@ -96,12 +101,17 @@ def _all_cartel_ids(joined: bytes) -> bool:
     return True
 
 
-def _count_chunk(tally: Tally, fast: _ByteTally, chunk: bytes, first_line_no: int) -> int:
-    """Count the complete lines of `chunk` (no final newline); return how many there were."""
-    lines = chunk.split(b"\n")
-    if any(c in chunk for c in _AWK_ONLY_SPACE) or not _count_chunk_fast(fast, chunk, lines):
-        for line_no, raw in enumerate(lines, first_line_no):
-            count_line(tally, line_no, raw.decode("utf-8", "surrogateescape"))
+def _count_chunk(tally: Tally, fast: _ByteTally, chunk: bytes, first_line_no: int,
+                 eol: bytes = b"\n") -> int:
+    """Count the complete lines of `chunk` (no final line end); return how many there were."""
+    plain = chunk
+    if any(lead in chunk for lead in _UNICODE_LEADS):
+        plain = _UNICODE_SPACE.sub(b" ", chunk)
+    if eol == b"\n" and _count_chunk_fast(fast, plain, plain.split(b"\n")):
+        return plain.count(b"\n") + 1
+    lines = chunk.split(eol)
+    for line_no, raw in enumerate(lines, first_line_no):
+        count_line(tally, line_no, raw.decode("utf-8", "surrogateescape"))
     return len(lines)
 
 
@@ -126,21 +136,34 @@ def _blocks(f: BinaryIO, limit: int | None) -> Iterator[bytes]:
 
 def _count_range(path: str | os.PathLike[str], start: int, end: int | None) -> Tally:
     """Count the lines of bytes [start, end) of the file; line numbers count from `start`."""
-    tally, fast = Tally(), _ByteTally()
-    line_no, rest = 1, b""
     with open(path, "rb") as f:
         if start:
             f.seek(start)  # not for a pipe: that one is read whole, from its start
-        for block in _blocks(f, None if end is None else end - start):
-            buf = rest + block
-            cut = buf.rfind(b"\n")
-            if cut < 0:
-                rest = buf
-                continue
-            line_no += _count_chunk(tally, fast, buf[:cut], line_no)
-            rest = buf[cut + 1 :]
+        # a part after the start follows a "\n": its lines cannot end at "\r"
+        return count_blocks(_blocks(f, None if end is None else end - start), start > 0)
+
+
+def count_bytes(data: bytes) -> Tally:
+    """Count lsof output held in memory (a capture read from a gzip file, say)."""
+    return count_blocks(iter([data]))
+
+
+def count_blocks(blocks: Iterator[bytes], seen_newline: bool = False) -> Tally:
+    """Count a capture given as consecutive blocks of bytes."""
+    tally, fast = Tally(), _ByteTally()
+    line_no, rest = 1, b""
+    for block in blocks:
+        buf = rest + block
+        cut = buf.rfind(b"\n")
+        if cut < 0:
+            rest = buf
+            continue
+        seen_newline = True
+        line_no += _count_chunk(tally, fast, buf[:cut], line_no)
+        rest = buf[cut + 1 :]
     if rest:
-        line_no += _count_chunk(tally, fast, rest, line_no)
+        eol = b"\n" if seen_newline or b"\r" not in rest else b"\r"  # old Mac line ends
+        line_no += _count_chunk(tally, fast, rest.removesuffix(eol), line_no, eol)
     fast.merge_into(tally)
     tally.lines = line_no - 1
     return tally
@@ -167,7 +190,7 @@ def _count_halves(path: str | os.PathLike[str], boundary: int) -> Tally:
         if not finished:
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
-    tail = _child_result(payload, status, path, boundary, head.lines)
+    tail = _child_result(payload, status, path, boundary)
     return head.plus(tail)
 
 
@@ -175,10 +198,7 @@ def _child(path: str | os.PathLike[str], start: int, fd: int) -> NoReturn:  # pr
     """In the forked child: count from `start` to the end, send the result, exit."""
     code = 1
     try:
-        try:
-            result: object = _count_range(path, start, None)
-        except ParseError as err:
-            result = (err.line_no, err.line, err.why)
+        result = _count_range(path, start, None)
         with os.fdopen(fd, "wb") as pipe:
             pipe.write(pickle.dumps(result))
         code = 0
@@ -186,16 +206,12 @@ def _child(path: str | os.PathLike[str], start: int, fd: int) -> NoReturn:  # pr
         os._exit(code)
 
 
-def _child_result(
-    payload: bytes, status: int, path: str | os.PathLike[str], start: int, offset: int
-) -> Tally:
-    """The child's tally; its ParseError renumbered; recounted here if the child failed."""
+def _child_result(payload: bytes, status: int, path: str | os.PathLike[str], start: int
+                  ) -> Tally:
+    """The child's tally; recounted here if the child failed."""
     if status != 0 or not payload:
         return _count_range(path, start, None)
     result = pickle.loads(payload)  # noqa: S301 - written by our own forked child, above
-    if isinstance(result, tuple):
-        line_no, line, why = result
-        raise ParseError(FORMAT, offset + line_no, line, why)
     if not isinstance(result, Tally):
         return _count_range(path, start, None)
     return result

@@ -11,8 +11,8 @@ import mmap
 import os
 from types import ModuleType
 
-from bot.errors import ParseError
-from bot.esx.lsof_rules import FEW_FIELDS, FORMAT, NOT_A_CARTEL, Tally
+from bot.esx.lsof_rules import FEW_FIELDS, MAX_TEXT, NOT_A_CARTEL, Tally, reason
+from bot.esx.records import SkippedLine
 
 
 def _load() -> ModuleType | None:
@@ -32,7 +32,7 @@ _WHY = {1: FEW_FIELDS, 2: NOT_A_CARTEL}
 
 
 def count_file(path: str | os.PathLike[str]) -> Tally:
-    """Count a regular file; raises ParseError naming the first unreadable line."""
+    """Count a regular file; lines not counted are in the tally's `skipped`."""
     with open(path, "rb") as f:
         if os.fstat(f.fileno()).st_size == 0:
             return Tally()
@@ -41,14 +41,16 @@ def count_file(path: str | os.PathLike[str]) -> Tally:
 
 
 def count_bytes(data: bytes | mmap.mmap) -> Tally:
-    """Count lsof output held in memory; raises ParseError naming the first unreadable line."""
+    """Count lsof output held in memory; lines not counted are in the tally's `skipped`."""
     if _native is None:
         raise RuntimeError("bot.esx._lsofcount is not built")
-    lines, types, cartels, bad = _native.count(data)
-    if bad is not None:
-        line_no, start, end, reason = bad
-        raise ParseError(FORMAT, line_no, _text(data[start:end]), _WHY[reason])
-    return _tally(lines, types, cartels)
+    lines, types, cartels, bad, bad_total = _native.count(data)
+    tally = _tally(lines, types, cartels)
+    tally.skipped_total = bad_total
+    for line_no, start, end, code in bad:
+        text = _text(data[start:end])[:MAX_TEXT]
+        tally.skipped.append(SkippedLine(line_no, text, reason(text, _WHY[code])))
+    return tally
 
 
 def _tally(lines: int, types: dict[bytes, int], cartels: dict[bytes, tuple[int, int]]) -> Tally:

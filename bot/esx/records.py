@@ -17,6 +17,7 @@ class VmProcess:
     process_id: int | None = None
     uuid: str | None = None
     config_file: str | None = None
+    title: str | None = None  # the block's first line, when it differs from the Display Name
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +35,34 @@ class CartelHandles:
 
 
 @dataclass(frozen=True, slots=True)
+class SkippedLine:
+    """A line of a capture that was not used, and why (for `input_warnings`)."""
+
+    line_no: int
+    text: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class InputWarning:
+    """A skipped line with the file it came from: what `input_warnings` lists."""
+
+    file: str
+    line: int
+    text: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class LsofSummary:
-    """`vmkvsitools lsof` reduced to counts."""
+    """`vmkvsitools lsof` reduced to counts. `skipped` holds the first lines that were not
+    counted (at most 20), `skipped_total` how many there were in all."""
 
     cartels: dict[int, CartelHandles]
     types: dict[str, int] = field(default_factory=dict)
     lines: int = 0
+    skipped: tuple[SkippedLine, ...] = ()
+    skipped_total: int = 0
 
     @property
     def char_handles(self) -> int:
