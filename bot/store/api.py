@@ -3,7 +3,7 @@
 Two implementations behind `open_store(url)`: SQLite (a file path, the default) and
 PostgreSQL (a `postgresql://` URL, for several bot replicas). Every state change is a
 compare-and-set, so a double click, a Slack retry or two replicas can never run a request
-twice; the audit trail is append-only."""
+twice; the audit trail is append-only and hash-chained (`bot.store.audit_chain`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ if TYPE_CHECKING:  # records of the fleet history (bot/history/records.py)
     from collections.abc import Sequence
 
     from bot.history.records import AlertRecord, Snapshot
+    from bot.store.audit_chain import ChainReport
+    from bot.store.schema import SchemaStatus
 
 
 class State(StrEnum):
@@ -82,7 +84,22 @@ class AuditEntry:
 
 class Store(Protocol):
     async def migrate(self) -> int:
-        """Apply pending schema migrations; the schema version afterwards."""
+        """Apply pending schema migrations (the explicit `aio-bot migrate` step, as the
+        tables' owner); the schema version afterwards. Nothing runs when up to date."""
+        ...
+
+    async def schema_status(self) -> SchemaStatus:
+        """The database's schema version against this aio-bot's, changing nothing."""
+        ...
+
+    async def require_schema(self) -> SchemaStatus:
+        """The status if the schema is the wanted one; else `SchemaOutOfDate` (a StoreError
+        saying "run `aio-bot migrate`", or "upgrade aio-bot")."""
+        ...
+
+    async def verify_audit(self) -> ChainReport:
+        """Check the audit trail's hash chain: OK and the row count, or the first broken
+        row (`broken_id`) and why (`reason`); `describe()` says it in one line."""
         ...
 
     async def create(self, new: NewRequest, *, now: datetime) -> Request:

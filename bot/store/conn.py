@@ -93,6 +93,10 @@ class Runner:
     async def run(self, fn: Callable[[Tx], T], *, write: bool = True) -> T:
         return await asyncio.to_thread(self._run_sync, fn, write)
 
+    def run_blocking(self, fn: Callable[[Tx], T], *, write: bool = True) -> T:
+        """`run` for a caller already in a worker thread."""
+        return self._run_sync(fn, write)
+
     async def close(self) -> None:
         await asyncio.to_thread(self._close_sync)
 

@@ -6,13 +6,20 @@ advisory lock; SQLite: the caller's `BEGIN IMMEDIATE`), then applies the pending
 order and records them, so running it twice, or from two processes at once, is harmless.
 
 To change the schema, append a `Migration` with the next version; never edit an applied one.
-Adding a table (e.g. history snapshots) is one more entry."""
+Adding a table (e.g. history snapshots) is one more entry; a step that must compute (e.g.
+hashing existing rows) goes in `after`, which runs in the same transaction. A new table also
+needs its line in `bot.store.grants.TABLE_PRIVILEGES` (a test checks).
+
+Migrating is an explicit step (`aio-bot migrate`, as the tables' owner); the running bot only
+reads the version (`bot.store.schema.schema_status`) and refuses to start when behind."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.store import audit_chain
 from bot.store.conn import Tx
 from bot.store.dburl import Backend, StoreError
 
@@ -23,6 +30,7 @@ class Migration:
     name: str
     sqlite: tuple[str, ...]
     postgres: tuple[str, ...]
+    after: Callable[[Tx], None] | None = None  # runs after the statements, same transaction
 
     def statements(self, backend: Backend) -> tuple[str, ...]:
         return self.sqlite if backend == "sqlite" else self.postgres
@@ -140,6 +148,29 @@ def _history(dialect: dict[str, str]) -> tuple[str, ...]:
             _JOB_RUNS.format(**dialect), *_HISTORY_INDEXES)
 
 
+_AUDIT_CHAIN = """CREATE TABLE audit_chain (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_id BIGINT NOT NULL,
+    hash TEXT NOT NULL,
+    rows BIGINT NOT NULL
+)"""
+_CHAIN_COLUMNS = ("ALTER TABLE audit ADD COLUMN prev_hash TEXT",
+                  "ALTER TABLE audit ADD COLUMN hash TEXT")
+# rows written around the chain are refused (existing rows are sealed by `after`)
+_SQLITE_CHAIN = (*_CHAIN_COLUMNS, _AUDIT_CHAIN,
+                 "CREATE TRIGGER audit_needs_hash BEFORE INSERT ON audit"
+                 " WHEN NEW.hash IS NULL OR NEW.prev_hash IS NULL"
+                 " BEGIN SELECT RAISE(ABORT, 'audit rows need their chain hash'); END")
+_PG_CHAIN = (*_CHAIN_COLUMNS, _AUDIT_CHAIN)
+
+
+def _seal_audit(tx: Tx) -> None:
+    audit_chain.seal_existing(tx)
+    if tx.dialect.backend == "postgres":
+        tx.execute("ALTER TABLE audit ALTER COLUMN prev_hash SET NOT NULL,"
+                   " ALTER COLUMN hash SET NOT NULL")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "requests and append-only audit",
@@ -154,6 +185,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "Slack deliveries seen by any replica",
               sqlite=(_DELIVERIES.format(**_SQLITE), _DELIVERIES_INDEX),
               postgres=(_DELIVERIES.format(**_PG), _DELIVERIES_INDEX)),
+    Migration(5, "audit rows chained by hash",
+              sqlite=_SQLITE_CHAIN, postgres=_PG_CHAIN, after=_seal_audit),
 )
 LATEST = MIGRATIONS[-1].version
 
@@ -166,8 +199,9 @@ _SCHEMA_VERSION = """CREATE TABLE IF NOT EXISTS schema_version (
 )"""
 
 
-def apply(tx: Tx, backend: Backend) -> int:
-    """Apply the pending migrations inside the caller's write transaction; the version after."""
+def apply(tx: Tx, backend: Backend, upto: int = LATEST) -> int:
+    """Apply the pending migrations (up to version `upto`) inside the caller's write
+    transaction; the version after."""
     if backend == "postgres":
         tx.execute("SELECT pg_advisory_xact_lock(?)", (_PG_LOCK_KEY,))
     tx.execute(_SCHEMA_VERSION)
@@ -176,12 +210,15 @@ def apply(tx: Tx, backend: Backend) -> int:
         raise StoreError(f"The database schema is at version {current}, newer than this "
                          f"aio-bot knows ({LATEST}); upgrade aio-bot.")
     for migration in MIGRATIONS:
-        if migration.version > current:
+        if current < migration.version <= upto:
             for statement in migration.statements(backend):
                 tx.execute(statement)
+            if migration.after is not None:
+                migration.after(tx)
             tx.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
                        (migration.version, migration.name, datetime.now(UTC).isoformat()))
-    return LATEST
+            current = migration.version
+    return current
 
 
 def current_version(tx: Tx) -> int:

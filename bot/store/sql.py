@@ -8,17 +8,25 @@ every value is a bound parameter."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.history.records import AlertRecord, Snapshot
-from bot.store import history, migrations
+from bot.store import audit_chain, history, migrations, schema
 from bot.store.api import TRANSITIONS, AuditEntry, NewRequest, Request, State
 from bot.store.conn import Dialect, Runner, Tx
 from bot.store.dburl import mask_url
-from bot.store.rows import AUDIT_COLUMNS, REQUEST_COLUMNS, dump_json, to_audit, to_request
+from bot.store.rows import (
+    AUDIT_COLUMNS,
+    REQUEST_COLUMNS,
+    dump_json,
+    iso,
+    to_audit,
+    to_request,
+)
 
 log = logging.getLogger("bot.store")
 SYSTEM_ACTOR = "aio-bot"
@@ -35,9 +43,40 @@ class SqlStore:
         return f"{type(self).__name__}({mask_url(self._d.target)!r})"
 
     async def migrate(self) -> int:
+        """Apply pending migrations (the explicit `aio-bot migrate` step, as the tables'
+        owner); the version after. Up to date already: nothing is run, so a role without
+        DDL rights may call it too."""
+        status = await self.schema_status()
+        if status.ok:
+            return status.current
         version = await self._runner.run(lambda tx: migrations.apply(tx, self._d.backend))
-        log.info("store %s at schema version %d", mask_url(self._d.target), version)
+        log.info("store %s migrated from schema version %d to %d", mask_url(self._d.target),
+                 status.current, version)
         return version
+
+    async def schema_status(self) -> schema.SchemaStatus:
+        """The database's schema version against this aio-bot's, changing nothing."""
+        return await self._runner.run(schema.read_status, write=False)
+
+    async def require_schema(self) -> schema.SchemaStatus:
+        """The status when the schema is exactly the wanted one; else `SchemaOutOfDate`
+        (a StoreError whose message says to run `aio-bot migrate`, or to upgrade)."""
+        status = await self.schema_status()
+        status.require()
+        return status
+
+    async def verify_audit(self) -> audit_chain.ChainReport:
+        """Check the audit hash chain from the first row to the head: OK with the count, or
+        the first broken row and why. Reads in batches; rows appended meanwhile are not
+        checked."""
+        head = await self._runner.run(audit_chain.read_head, write=False)
+        at_text = audit_chain.at_text_for(self._d.from_db)
+
+        def read(after: int, upto: int) -> list[tuple[Any, ...]]:
+            return self._runner.run_blocking(
+                lambda tx: audit_chain.read_batch(tx, after, upto), write=False)
+
+        return await asyncio.to_thread(audit_chain.verify, head, read, at_text)
 
     async def create(self, new: NewRequest, *, now: datetime) -> Request:
         def op(tx: Tx) -> Request:
@@ -235,11 +274,10 @@ class SqlStore:
 
     def _audit(self, tx: Tx, request_id: int | None, host: str | None, actor: str, event: str,
                detail: dict[str, Any], now: datetime) -> AuditEntry:
-        row = tx.execute(
-            "INSERT INTO audit (request_id, host, at, actor, event, detail)"
-            f" VALUES (?,?,?,?,?,?) RETURNING {AUDIT_COLUMNS}",
-            (request_id, host, self._d.to_db(now), actor, event, dump_json(detail))).one()
-        return to_audit(_must(row), self._d.from_db)
+        """Append one chained audit row (locks the chain head until commit: call it last)."""
+        row = audit_chain.append(tx, request_id, host, iso(now), actor, event,
+                                 dump_json(detail), self._d.to_db(now))
+        return to_audit(row, self._d.from_db)
 
 
 def _filters(*pairs: tuple[str, object]) -> tuple[str, list[object]]:

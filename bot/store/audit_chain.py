@@ -1,0 +1,168 @@
+"""The audit trail as a hash chain: each row carries `prev_hash` (the hash of the row before
+it, by id) and `hash` = sha256 over a canonical JSON of its own fields and `prev_hash`. The
+one-row table `audit_chain` holds the head (newest id, its hash, how many rows), so losing the
+newest rows shows too.
+
+Appends are serialised: SQLite's write transaction (`BEGIN IMMEDIATE`) already does it;
+PostgreSQL locks the head row (`SELECT ... FOR UPDATE`) until commit, so two replicas still
+build one chain. Take the head last in a transaction (after any request row), as every caller
+here does, so that no two transactions wait for each other.
+
+What it proves: a row changed, removed or moved by someone who did not also recompute every
+hash after it and the head. Anyone with the owner's rights can recompute; record
+`ChainReport.head` elsewhere now and then (a ticket, a Slack message) to pin the past.
+
+Only our own constant SQL is formatted here; every value is a bound parameter."""
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.store.conn import Tx
+from bot.store.rows import AUDIT_COLUMNS, iso
+
+GENESIS = "0" * 64  # the `prev_hash` of the first row
+BATCH = 1000  # rows read per transaction by `verify`
+_HEAD = "SELECT last_id, hash, rows FROM audit_chain WHERE id = 1"
+
+
+def row_hash(prev: str, request_id: int | None, host: str | None, at: str, actor: str,
+             event: str, detail: str) -> str:
+    """sha256 over a canonical JSON of one row's fields (`at` as `rows.iso` text, `detail`
+    as stored) and the previous row's hash."""
+    body = json.dumps({"prev": prev, "request_id": request_id, "host": host, "at": at,
+                       "actor": actor, "event": event, "detail": detail},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(body.encode("ascii")).hexdigest()
+
+
+def append(tx: Tx, request_id: int | None, host: str | None, at: str, actor: str, event: str,
+           detail: str, db_at: Any) -> tuple[Any, ...]:
+    """Insert one chained audit row inside the caller's write transaction; the row as
+    `AUDIT_COLUMNS`. `at` is the `rows.iso` text of the time, `db_at` the same time as the
+    backend stores it."""
+    lock = " FOR UPDATE" if tx.dialect.backend == "postgres" else ""
+    head = tx.execute(_HEAD + lock).one()
+    if head is None:
+        raise RuntimeError("audit_chain has no head row: run `aio-bot migrate`")
+    prev = str(head[1])
+    digest = row_hash(prev, request_id, host, at, actor, event, detail)
+    row = tx.execute(
+        "INSERT INTO audit (request_id, host, at, actor, event, detail, prev_hash, hash)"
+        f" VALUES (?,?,?,?,?,?,?,?) RETURNING {AUDIT_COLUMNS}",
+        (request_id, host, db_at, actor, event, detail, prev, digest)).one()
+    if row is None:
+        raise RuntimeError("INSERT returned no row")
+    tx.execute("UPDATE audit_chain SET last_id = ?, hash = ?, rows = rows + 1 WHERE id = 1",
+               (int(row[0]), digest))
+    return row
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The result of `verify`: `ok`, how many rows were checked, and for a broken chain the
+    first row found wrong (`broken_id`) and why."""
+
+    ok: bool
+    rows: int
+    head: str = GENESIS
+    broken_id: int | None = None
+    reason: str = ""
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"Audit chain OK: {self.rows} rows, head {self.head[:16]}."
+        return f"Audit chain broken at row {self.broken_id}: {self.reason}."
+
+
+# A row as `verify` reads it: id, request_id, host, at, actor, event, detail, prev_hash, hash
+_ROW = "id, request_id, host, at, actor, event, detail, prev_hash, hash"
+ReadBatch = Callable[[int, int], Sequence[tuple[Any, ...]]]
+
+
+def read_head(tx: Tx) -> tuple[int, str, int]:
+    """(newest id, its hash, row count) from the head row; (0, GENESIS, 0) when absent."""
+    row = tx.execute(_HEAD).one()
+    return (0, GENESIS, 0) if row is None else (int(row[0]), str(row[1]), int(row[2]))
+
+
+def read_batch(tx: Tx, after: int, upto: int) -> list[tuple[Any, ...]]:
+    return tx.execute(f"SELECT {_ROW} FROM audit WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+                      (after, upto, BATCH)).all()
+
+
+def verify(head: tuple[int, str, int], read: ReadBatch,
+           at_text: Callable[[Any], str]) -> ChainReport:
+    """Walk the rows up to the head in id order (`read(after_id, upto_id)` gives the next
+    batch); the first row that is wrong, or OK and the count."""
+    last_id, head_hash, head_rows = head
+    prev, prev_id, count = GENESIS, 0, 0
+    while True:
+        batch = read(prev_id, last_id)
+        for row in batch:
+            broken = _check(row, prev, prev_id, at_text)
+            if broken:
+                return ChainReport(False, count, head_hash, int(row[0]), broken)
+            prev, prev_id, count = str(row[8]), int(row[0]), count + 1
+        if len(batch) < BATCH:
+            break
+    if (prev_id, prev, count) != (last_id, head_hash, head_rows):
+        why = (f"the chain head records {head_rows} rows ending at row {last_id}, but "
+               f"{count} rows end at row {prev_id}: the newest rows were removed or the "
+               "head was changed")
+        return ChainReport(False, count, head_hash, last_id, why)
+    return ChainReport(True, count, head_hash)
+
+
+def _check(row: tuple[Any, ...], prev: str, prev_id: int,
+           at_text: Callable[[Any], str]) -> str:
+    _, request_id, host, at, actor, event, detail, prev_hash, digest = row
+    if digest is None or prev_hash is None:
+        return "it has no chain hash (written around the chain)"
+    if prev_hash != prev:
+        if prev_id == 0:
+            return "it does not start the chain: rows before it were removed"
+        return (f"it does not follow row {prev_id}: a row between them was removed, the "
+                f"rows were reordered, or row {prev_id} was rewritten")
+    rid = None if request_id is None else int(request_id)
+    if row_hash(prev_hash, rid, host, at_text(at), actor, event, detail) != digest:
+        return "its contents do not match its hash: the row was changed"
+    return ""
+
+
+# ---- migration: seal the rows written before the chain --------------------------------------
+
+def seal_existing(tx: Tx) -> None:
+    """Fill `prev_hash`/`hash` of every existing row in id order and create the head row.
+    Runs inside the migration's transaction, as the tables' owner (the append-only trigger
+    is lifted for the duration)."""
+    postgres = tx.dialect.backend == "postgres"
+    at_text = at_text_for(tx.dialect.from_db)
+    if postgres:
+        tx.execute("ALTER TABLE audit DISABLE TRIGGER audit_no_change")
+    else:
+        tx.execute("DROP TRIGGER audit_no_update")
+    prev, last_id, count = GENESIS, 0, 0
+    rows = tx.execute(f"SELECT {_ROW} FROM audit ORDER BY id").all()
+    for id_, request_id, host, at, actor, event, detail, _, _ in rows:
+        rid = None if request_id is None else int(request_id)
+        digest = row_hash(prev, rid, host, at_text(at), actor, event, detail)
+        tx.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?", (prev, digest, id_))
+        prev, last_id, count = digest, int(id_), count + 1
+    if postgres:
+        tx.execute("ALTER TABLE audit ENABLE TRIGGER audit_no_change")
+    else:
+        tx.execute("CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+                   "BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END")
+    tx.execute("INSERT INTO audit_chain (id, last_id, hash, rows) VALUES (1, ?, ?, ?)",
+               (last_id, prev, count))
+
+
+def at_text_for(from_db: Callable[[Any], Any]) -> Callable[[Any], str]:
+    """How a stored `at` value becomes the text that was hashed."""
+    return lambda value: iso(from_db(value))
