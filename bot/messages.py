@@ -15,6 +15,10 @@ _HOST_ERRORS = {
         "{host} offered a different SSH host key than the one on record ({detail}); "
         "refusing to connect until someone checks it."
     ),
+    "HostKeyRevoked": (
+        "{host} offered an SSH host key that the known_hosts file marks as revoked ({detail}); "
+        "refusing to connect."
+    ),
     "AuthFailed": "{host} refused my SSH login{detail}.",
     "CommandTimeout": "{host} did not finish `{command}` in time{detail}.",
     "CommandFailed": "`{command}` failed on {host}{detail}.",
@@ -40,7 +44,8 @@ def host_error(kind: str, host: str, command: str | None, detail: str) -> str:
     return template.format(
         host=host,
         command=_one_line(command or "", 80),
-        detail=f" ({short})" if short and kind not in ("HostKeyUnknown", "HostKeyChanged")
+        detail=f" ({short})" if short and kind not in ("HostKeyUnknown", "HostKeyChanged",
+                                                      "HostKeyRevoked")
         else short,
     )
 
@@ -61,6 +66,42 @@ def _or_list(items: list[str]) -> str:
     if len(quoted) == 1:
         return quoted[0]
     return ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+# --- vCenter: SSH on demand and lockdown mode (bot.vsphere.host_access) ---------------------
+
+_LOCKDOWN = {"lockdownNormal": "normal lockdown mode", "lockdownStrict": "strict lockdown mode"}
+
+
+def ssh_blocked_by_lockdown(host: str, mode: str, user: str, exceptions: tuple[str, ...], *,
+                            user_allowed: bool, ssh_running: bool) -> str:
+    where = _LOCKDOWN.get(mode, f"lockdown mode ({_one_line(mode, 40)})")
+    listed = (f"its exception users are {', '.join(exceptions)}" if exceptions
+              else "it has no exception users")
+    blocks, fixes = [], []
+    if not user_allowed:
+        blocks.append(f"in lockdown, SSH admits only exception users and {user} is not one "
+                      f"({listed})")
+        fixes.append(f"add {user} to the host's exception users (vSphere Client: the host, "
+                     "Configure, Security Profile, Lockdown Mode; the account needs the "
+                     "Administrator role on the host)")
+    if not ssh_running:
+        blocks.append("its SSH service (TSM-SSH) is stopped, and I do not start SSH on a host "
+                      "in lockdown mode")
+        fixes.append("start SSH for the read and stop it afterwards")
+    return (f"I cannot read {host} over SSH: it is in {where}; {'; and '.join(blocks)}. "
+            f"An admin can {' and '.join(fixes)}, or capture the output by hand for "
+            "`aio-bot analyze`. I never change lockdown mode myself.")
+
+
+def ssh_stopped(host: str) -> str:
+    return (f"SSH (TSM-SSH) is stopped on {host}. Start it for the read, or set "
+            "`ssh.enable_on_demand = true` to let me start it through vCenter and stop it "
+            "again afterwards.")
+
+
+def ssh_host_not_connected(host: str, state: str) -> str:
+    return f"vCenter says {host} is {_one_line(state, 40)}; I did not try to reach it over SSH."
 
 
 # --- Slack ------------------------------------------------------------------------------------
