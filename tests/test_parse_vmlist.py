@@ -8,7 +8,12 @@ import pytest
 
 from bot.errors import ParseError
 from bot.esx.records import VmProcess
-from bot.esx.vmlist import parse_vm_list, parse_vm_process_list, parse_vm_process_list_xml
+from bot.esx.vmlist import (
+    parse_vm_list,
+    parse_vm_process_list,
+    parse_vm_process_list_xml,
+    read_vm_list,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "esx"
 TEXT = (FIXTURES / "vm_process_list.txt").read_text()
@@ -54,23 +59,20 @@ def test_text_blocks_without_blank_lines_and_empty_output() -> None:
         ("   World ID: 2099532\n", 1, "World ID"),
     ],
 )
-def test_text_missing_ids_name_the_block(drop: str, line_no: int, why: str) -> None:
-    with pytest.raises(ParseError) as err:
-        parse_vm_process_list(TEXT.replace(drop, ""))
-    assert err.value.line_no == line_no
-    assert why in err.value.why
+def test_text_missing_ids_reject_the_block(drop: str, line_no: int, why: str) -> None:
+    found = read_vm_list(TEXT.replace(drop, ""))
+    assert len(found.vms) == 2
+    assert [(s.line_no, s.why) for s in found.skipped] == [(line_no, f"the VM has no {why}")]
 
 
-def test_text_bad_number_and_bad_field_lines() -> None:
-    with pytest.raises(ParseError) as err:
-        parse_vm_process_list(TEXT.replace("World ID: 22541454", "World ID: many"))
-    assert err.value.line_no == 10
-    with pytest.raises(ParseError) as err:
-        parse_vm_process_list(TEXT.replace("   Process ID: 0\n", "   garbage\n", 1))
-    assert err.value.line_no == 3
-    with pytest.raises(ParseError) as err:
-        parse_vm_process_list("   World ID: 1\n")
-    assert err.value.line_no == 1
+def test_text_bad_number_and_bad_field_lines_are_reported() -> None:
+    found = read_vm_list(TEXT.replace("World ID: 22541454", "World ID: many"))
+    assert [(s.line_no, s.why) for s in found.skipped] == [(9, "World ID is not a number")]
+    found = read_vm_list(TEXT.replace("   Process ID: 0\n", "   garbage\n", 1))
+    assert found.vms[0].process_id is None
+    assert [(s.line_no, s.text) for s in found.skipped] == [(3, "   garbage")]
+    found = read_vm_list("   World ID: 1\n")
+    assert found.vms == [] and found.skipped[0].why == "a field before any VM name"
 
 
 def test_xml_formatter() -> None:
@@ -112,13 +114,12 @@ def test_xml_malformed_names_the_line() -> None:
     assert err.value.line_no == 24
 
 
-def test_xml_missing_cartel_names_the_structure() -> None:
+def test_xml_missing_cartel_rejects_the_structure() -> None:
     text = XML.replace("<integer>22541452</integer>", "")
     text = text.replace('<field name="VMXCartelID">\n            \n         </field>', "")
-    with pytest.raises(ParseError) as err:
-        parse_vm_process_list_xml(text)
-    assert err.value.line_no == 25
-    assert "VMXCartelID" in err.value.why
+    found = read_vm_list(text)
+    assert [(s.line_no, s.why) for s in found.skipped] == [(25, "the VM has no VMX Cartel ID")]
+    assert len(found.vms) == 1
 
 
 def test_detects_the_format() -> None:

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Iterator
 
 from bot.errors import ParseError
 from bot.esx import lsof_fast, lsof_native
-from bot.esx.lsof_rules import CANONICAL, FORMAT, Tally, awk_fields, count_line, split_lines
+from bot.esx.lsof_rules import CANONICAL, FORMAT, Tally, awk_fields, count_line
+from bot.esx.paste import split_lines
 from bot.esx.records import LsofSummary
 
 __all__ = [

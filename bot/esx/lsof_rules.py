@@ -34,6 +34,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from bot.esx.paste import UNICODE_SPACES
 from bot.esx.records import CartelHandles, LsofSummary, SkippedLine
 
 FORMAT = "vmkvsitools lsof"
@@ -44,7 +45,6 @@ CANONICAL = re.compile(rf"0|[1-9][0-9]{{0,{MAX_DIGITS - 1}}}")
 FEW_FIELDS = "fewer than 3 fields"
 NOT_A_CARTEL = "the first field is not a cartel ID"
 PROMPT = "a shell prompt or command line"
-UNICODE_SPACES = "\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 _BLANKS = re.compile(f"[ \t\r\v\f{UNICODE_SPACES}]+")
 _SEPARATOR = re.compile(f"[-=|+ \t\r\v\f{UNICODE_SPACES}]+")
 _PROMPT = re.compile(r"\s*(?:\[[^\]]*\]\s*[#$>]?|[~/][\w/.~-]*\s*[#$>]|\S*[#$>])(?:\s|$)|"
@@ -116,13 +116,3 @@ def count_line(tally: Tally, line_no: int, line: str) -> None:
         tally.chars[cartel] += 1
         if world == "vmx" and "vmgfx" in line:
             tally.vmgfx[cartel] += 1
-
-
-def split_lines(text: str) -> list[str]:
-    """A capture's lines: at "\\n", or at "\\r" when it has no "\\n" at all; a final line end
-    does not start another line."""
-    end = "\n" if "\n" in text or "\r" not in text else "\r"
-    lines = text.split(end)
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
