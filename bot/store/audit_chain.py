@@ -65,8 +65,9 @@ def append(tx: Tx, request_id: int | None, host: str | None, at: str, actor: str
 
 @dataclass(frozen=True)
 class ChainReport:
-    """The result of `verify`: `ok`, how many rows were checked, and for a broken chain the
-    first row found wrong (`broken_id`) and why."""
+    """The result of `verify`: `ok`, how many rows were checked, the hash of the newest
+    (`head`: record it elsewhere to pin the past), and for a broken chain the first row
+    found wrong (`broken_id`) and why (`reason`)."""
 
     ok: bool
     rows: int
@@ -76,47 +77,71 @@ class ChainReport:
 
     def describe(self) -> str:
         if self.ok:
-            return f"Audit chain OK: {self.rows} rows, head {self.head[:16]}."
+            return f"Audit chain OK: {self.rows} rows, head {self.head}."
         return f"Audit chain broken at row {self.broken_id}: {self.reason}."
 
 
 # A row as `verify` reads it: id, request_id, host, at, actor, event, detail, prev_hash, hash
 _ROW = "id, request_id, host, at, actor, event, detail, prev_hash, hash"
-ReadBatch = Callable[[int, int], Sequence[tuple[Any, ...]]]
+Head = tuple[int, str, int]  # newest id, its hash, row count
+ReadHead = Callable[[], Head]
+ReadBatch = Callable[[int], Sequence[tuple[Any, ...]]]
 
 
-def read_head(tx: Tx) -> tuple[int, str, int]:
+def read_head(tx: Tx) -> Head:
     """(newest id, its hash, row count) from the head row; (0, GENESIS, 0) when absent."""
     row = tx.execute(_HEAD).one()
     return (0, GENESIS, 0) if row is None else (int(row[0]), str(row[1]), int(row[2]))
 
 
-def read_batch(tx: Tx, after: int, upto: int) -> list[tuple[Any, ...]]:
-    return tx.execute(f"SELECT {_ROW} FROM audit WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
-                      (after, upto, BATCH)).all()
+def read_batch(tx: Tx, after: int) -> list[tuple[Any, ...]]:
+    return tx.execute(f"SELECT {_ROW} FROM audit WHERE id > ? ORDER BY id LIMIT ?",
+                      (after, BATCH)).all()
 
 
-def verify(head: tuple[int, str, int], read: ReadBatch,
-           at_text: Callable[[Any], str]) -> ChainReport:
-    """Walk the rows up to the head in id order (`read(after_id, upto_id)` gives the next
-    batch); the first row that is wrong, or OK and the count."""
-    last_id, head_hash, head_rows = head
+def verify(read_head: ReadHead, read: ReadBatch, at_text: Callable[[Any], str]) -> ChainReport:
+    """Walk every row in id order (`read(after_id)` gives the next batch): each must match
+    its hash and follow the one before; the head read before the walk must be on the way
+    (else the newest rows were removed), and no row may lie beyond the head read after it
+    (else it was written around the chain). Rows appended meanwhile chain on and pass."""
+    first_head = read_head()
     prev, prev_id, count = GENESIS, 0, 0
+    beyond: list[int] = []  # ids past the first head: appended meanwhile, or forged
     while True:
-        batch = read(prev_id, last_id)
+        batch = read(prev_id)
         for row in batch:
-            broken = _check(row, prev, prev_id, at_text)
+            id_ = int(row[0])
+            broken = _check(row, prev, prev_id, at_text) or _past_head(first_head, prev_id,
+                                                                        id_)
             if broken:
-                return ChainReport(False, count, head_hash, int(row[0]), broken)
-            prev, prev_id, count = str(row[8]), int(row[0]), count + 1
+                return ChainReport(False, count, prev, id_, broken)
+            prev, prev_id, count = str(row[8]), id_, count + 1
+            if id_ == first_head[0] and (prev, count) != first_head[1:]:
+                return ChainReport(False, count, prev, id_, _HEAD_MISMATCH)
+            if id_ > first_head[0]:
+                beyond.append(id_)
         if len(batch) < BATCH:
             break
-    if (prev_id, prev, count) != (last_id, head_hash, head_rows):
-        why = (f"the chain head records {head_rows} rows ending at row {last_id}, but "
-               f"{count} rows end at row {prev_id}: the newest rows were removed or the "
-               "head was changed")
-        return ChainReport(False, count, head_hash, last_id, why)
-    return ChainReport(True, count, head_hash)
+    if prev_id < first_head[0]:
+        return ChainReport(False, count, prev, first_head[0], _TAIL_GONE.format(*first_head))
+    last_head = read_head()
+    forged = [i for i in beyond if i > last_head[0]]
+    if forged:
+        return ChainReport(False, count, prev, forged[0], "it lies beyond the chain head: it "
+                           "was written around the chain")
+    return ChainReport(True, count, prev)
+
+
+_HEAD_MISMATCH = "it is the chain head's row, but the head records another hash or row count"
+_TAIL_GONE = ("the chain head records {2} rows ending at row {0}, which is missing: the "
+              "newest rows were removed")
+
+
+def _past_head(head: Head, prev_id: int, id_: int) -> str:
+    """The walk stepped over the head's row (it was removed, later rows remain)."""
+    if prev_id < head[0] < id_:
+        return _TAIL_GONE.format(*head)
+    return ""
 
 
 def _check(row: tuple[Any, ...], prev: str, prev_id: int,

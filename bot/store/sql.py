@@ -66,15 +66,16 @@ class SqlStore:
         return status
 
     async def verify_audit(self) -> audit_chain.ChainReport:
-        """Check the audit hash chain from the first row to the head: OK with the count, or
-        the first broken row and why. Reads in batches; rows appended meanwhile are not
-        checked."""
-        head = await self._runner.run(audit_chain.read_head, write=False)
+        """Check the audit hash chain, first row to last: OK with the count, or the first
+        broken row and why. Reads in batches, while others may append."""
         at_text = audit_chain.at_text_for(self._d.from_db)
 
-        def read(after: int, upto: int) -> list[tuple[Any, ...]]:
-            return self._runner.run_blocking(
-                lambda tx: audit_chain.read_batch(tx, after, upto), write=False)
+        def head() -> audit_chain.Head:
+            return self._runner.run_blocking(audit_chain.read_head, write=False)
+
+        def read(after: int) -> list[tuple[Any, ...]]:
+            return self._runner.run_blocking(lambda tx: audit_chain.read_batch(tx, after),
+                                             write=False)
 
         return await asyncio.to_thread(audit_chain.verify, head, read, at_text)
 
