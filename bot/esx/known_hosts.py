@@ -211,12 +211,12 @@ class StrictClient(paramiko.SSHClient):
         self._host_keys = _OneHostKeys(key_name(host), keys)
         self.set_missing_host_key_policy(_RejectUnknown(host.name, self._revoked))
 
-    def connect(self, hostname: str, *args: Any, **kwargs: Any) -> None:
-        """SSHClient.connect; a revoked key where the host has other keys on record (which
-        paramiko reports as a changed key) is HostKeyRevoked."""
+    def connect(self, hostname: str, *args: Any, **kwargs: Any) -> Any:
+        """SSHClient.connect (its result: with an auth_strategy, the authentication's); a
+        revoked key where the host has other keys on record (which paramiko reports as a
+        changed key) is HostKeyRevoked."""
         try:
-            super().connect(hostname, *args, **kwargs)
-            return
+            return super().connect(hostname, *args, **kwargs)
         except paramiko.BadHostKeyException as exc:
             if exc.key.asbytes() not in self._revoked:
                 raise
