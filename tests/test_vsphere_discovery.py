@@ -157,3 +157,18 @@ def test_override_from_a_file_entry() -> None:
     assert HostOverride.from_entry(HostEntry("esx1", "10.1.1.1", 2022, "gpu", "aio"),
                                    default_username="root") == HostOverride(
         "esx1", "10.1.1.1", 2022, "aio", "gpu")
+
+
+async def test_kept_fresh(estate: VcSim, session: Session) -> None:
+    from bot.vsphere.inventory_source import VCenterInventory
+
+    now = [0.0]
+    source = VCenterInventory(session, source="both", clock=lambda: now[0],
+                              filters=DiscoveryFilter(clusters=("DC0_C1",)),
+                              overrides=[HostOverride("lab", address="10.0.0.9")])
+    first = await source.current()
+    assert [h.name for h in first] == ["DC0_C1_H0", "DC0_C1_H1", "lab"]
+    estate.stop()  # vCenter gone: the cached inventory still answers within the interval
+    assert await source.current() is first
+    now[0] = 601.0  # past the interval: the refresh fails, the last inventory is kept
+    assert await source.current() is first
