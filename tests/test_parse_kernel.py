@@ -71,3 +71,13 @@ def test_malformed(text: str, line_no: int) -> None:
     with pytest.raises(ParseError) as err:
         parse_kernel_list(text)
     assert err.value.line_no == line_no
+
+
+def test_pasted_kernel_list_with_prompts_and_crlf() -> None:
+    text = ("\ufeff[root@esx01:~] esxcli system settings kernel list -o FDSNumAIOHandles\r\n"
+            "Name              Type    Configured  Runtime  Default  Description\r\n"
+            "----------------  ------  ----------  -------  -------  -----------\r\n"
+            "FDSNumAIOHandles\u00a0 uint32  65536       32768    32768    Number of AIO handles\r\n"
+            "[root@esx01:~] ")
+    setting = find_aio_setting(text)
+    assert setting is not None and (setting.configured, setting.runtime) == (65536, 32768)

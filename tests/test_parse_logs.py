@@ -62,8 +62,8 @@ def test_hostd_starts_80_and_90() -> None:
         ("restart", "pid=2099887", 3),
         ("restart", "pid=2100001", 4),
     ]
-    # The line's own timestamp first; the one after "last started" when there is none.
-    assert starts[1].time == datetime(2025, 6, 1, 12, 5, 0, 120000, tzinfo=UTC)
+    # A start is counted at the time the process started, not when the marker was logged.
+    assert starts[1].time == datetime(2025, 6, 1, 12, 4, 58, 123000, tzinfo=UTC)
     assert starts[2].time == datetime(2025, 6, 2, 8, 0, 1, tzinfo=UTC)
 
 

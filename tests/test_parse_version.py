@@ -55,7 +55,7 @@ def test_detection(name: str) -> None:
     [
         ("   Product: VMware ESXi\n   Version: 8.0.3\n   Build: Releasebuild-x\n", 3),
         ("   Product: VMware ESXi\n   Version: eight\n   Build: Releasebuild-1\n", 2),
-        ("   Product: VMware ESXi\n   Version: 8.0.3\n", 3),
+        ("   Product: VMware ESXi\n   Version: 8.0.3\n", 2),
         ("   Product: VMware ESXi\n   no colon here\n", 2),
         ('{"Product": "VMware ESXi",\n "Version": }', 2),
         ('["8.0.3"]', 1),
@@ -72,3 +72,12 @@ def test_bad_vl() -> None:
     with pytest.raises(ParseError) as err:
         parse_vmware_vl("\nVMware ESXi eight\n")
     assert err.value.line_no == 2
+
+
+@pytest.mark.parametrize("ends", ["\n", "\r\n", "\r"])
+def test_pasted_with_prompts_bom_and_unicode_spaces(ends: str) -> None:
+    get = ("\ufeff[root@esx01:~] esxcli system version get\n   Product: VMware ESXi\n"
+           "\u00a0\u00a0 Version: 8.0.3\n   Build: Releasebuild-25205845\n   Update: 3\n"
+           "   Maintenance: 0\n   Patch: 95\n[root@esx01:~] ").replace("\n", ends)
+    vl = "[root@esx01:~] vmware -vl\nVMware ESXi 8.0.3 build-25205845\nVMware ESXi 8.0 Update 3\n"
+    assert parse_version(get).build == parse_version(vl.replace("\n", ends)).build == 25205845

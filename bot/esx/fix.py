@@ -50,11 +50,38 @@ def _describe(version: EsxVersion) -> str:
     return f"build {version.build} ({name})" if name else f"build {version.build}"
 
 
-def fix_verdict(version: EsxVersion | None, setting: KernelSetting | None) -> FixVerdict:
-    """Available when the FDSNumAIOHandles row exists; otherwise say why not, from the build."""
+KERNEL_LIST = "esxcli system settings kernel list -o FDSNumAIOHandles"
+
+
+def fix_verdict(version: EsxVersion | None, setting: KernelSetting | None, *,
+                captured: bool = True) -> FixVerdict:
+    """Available when the FDSNumAIOHandles row exists; otherwise say why not, from the build.
+
+    `captured=False`: no kernel-list output was given, so the row is unknown, not absent:
+    the build decides, and the reason names the command that shows the setting."""
     if setting is not None:
         return FixVerdict(True, _available_reason(setting))
+    if not captured:
+        return _from_build(version)
     return FixVerdict(False, f"{_missing_reason(version)} {_WORKAROUND}")
+
+
+def has_fix(version: EsxVersion) -> bool:
+    """Whether the build is one that has the FDSNumAIOHandles setting (8.0.3, U3i or later)."""
+    return version.version_tuple[:3] == (8, 0, 3) and version.build >= FIXED_BUILD
+
+
+def _from_build(version: EsxVersion | None) -> FixVerdict:
+    check = f"run `{KERNEL_LIST}` on the host to see the setting"
+    if version is None:
+        return FixVerdict(False, f"The FDSNumAIOHandles setting and the ESXi version were not "
+                                 f"captured: {check}, and `vmware -vl` for the build.")
+    if has_fix(version):
+        return FixVerdict(True, f"The FDSNumAIOHandles setting was not captured; ESXi 8.0.3 "
+                                f"{_describe(version)} has the fix: {check} before changing it.")
+    reason = _missing_reason(version).removeprefix("The fix is not available: ")
+    return FixVerdict(False, f"The fix is not available: {reason} (the setting itself was not "
+                             f"captured: {check}). {_WORKAROUND}")
 
 
 def _available_reason(setting: KernelSetting) -> str:
@@ -81,7 +108,7 @@ def _missing_reason(version: EsxVersion | None) -> str:
     v = version.version_tuple
     needed = f"8.0 U3i (build {FIXED_BUILD}) or later is needed"
     if v[:2] == (8, 0):
-        if v[:3] == (8, 0, 3) and version.build >= FIXED_BUILD:
+        if has_fix(version):
             return (
                 f"The fix is not available: the FDSNumAIOHandles setting is missing although "
                 f"this host's ESXi 8.0.3 {_describe(version)} should have it; check the host "

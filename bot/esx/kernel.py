@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from bot.errors import ParseError
+from bot.esx.paste import is_prompt, plain_lines
 from bot.esx.records import KernelSetting
 
 FORMAT = "esxcli system settings kernel list"
@@ -29,9 +30,10 @@ def parse_kernel_list(text: str) -> dict[str, KernelSetting]:
 
     Rows of non-numeric types (bool, string) are skipped; a row of a numeric type whose
     values are not integers, a row with fewer than five columns, or output without the
-    table header raises ParseError naming the line.
+    table header raises ParseError naming the line. Prompt lines, CRLF or CR ends, a BOM
+    and Unicode spaces of a paste are dropped first.
     """
-    lines = [raw.rstrip("\r") for raw in text.split("\n")]
+    lines = ["" if is_prompt(line) else line for line in plain_lines(text)]
     start = _table_start(lines)
     if start is None:
         return {}

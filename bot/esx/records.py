@@ -144,3 +144,22 @@ class FdsWarningSummary:
     first: FdsWarning | None = None
     last: FdsWarning | None = None
     per_hour: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LogWindow:
+    """The time span a report's log counts cover; `label` says it in words ("in the last
+    24 h", "in the capture, 2025-11-26 09:00 to 11-28 09:00 UTC")."""
+
+    start: datetime | None
+    end: datetime | None
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureFile:
+    """One capture `analyze` looked for (in a support bundle, say): where it was found, or
+    None when it was not there."""
+
+    kind: str
+    path: str | None

@@ -11,17 +11,21 @@ from datetime import datetime, timedelta
 
 from bot.esx.fix import fix_verdict, update_name
 from bot.esx.records import (
+    CaptureFile,
     EsxVersion,
     FdsWarningSummary,
     FixVerdict,
     HostdEvent,
+    InputWarning,
     KernelSetting,
+    LogWindow,
     LsofSummary,
     VmProcess,
 )
 
 DEFAULT_AIO_HANDLES = 32768
 RECENT = timedelta(hours=24)
+LAST_24H = LogWindow(None, None, "in the last 24 h")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +39,18 @@ class VmUsage:
     uuid: str | None
     vmgfx_handles: int
     char_handles: int
+    title: str | None = None  # the VM list block's first line, when not its Display Name
 
 
 @dataclass(frozen=True, slots=True)
 class HandleLimit:
-    """FDSNumAIOHandles. `configured` is None when the host has no such setting."""
+    """FDSNumAIOHandles. `configured` is None when the host has no such setting, or when it
+    was not captured (`captured` False: the runtime shown is the documented default)."""
 
     configured: int | None
     runtime: int
     default: int
+    captured: bool = True
 
     @property
     def reboot_pending(self) -> bool:
@@ -65,6 +72,11 @@ class HostReport:
     hostd_events: list[HostdEvent] = field(default_factory=list)
     collected_at: datetime | None = None
     bytes_received: int = 0
+    window: LogWindow = field(default_factory=lambda: LAST_24H)
+    input_warnings: tuple[InputWarning, ...] = ()  # the first 20 lines not used
+    input_warnings_total: int = 0
+    lsof_captured: bool = True
+    captures: tuple[CaptureFile, ...] = ()
 
     @property
     def percent_used(self) -> float:
@@ -83,10 +95,11 @@ class HostReport:
         return sum(vm.vmgfx_handles for vm in self.vms)
 
 
-def handle_limit(setting: KernelSetting | None) -> HandleLimit:
-    """The limit in force: the setting's row, or the documented default when it is absent."""
+def handle_limit(setting: KernelSetting | None, captured: bool = True) -> HandleLimit:
+    """The limit in force: the setting's row, or the documented default when it is absent
+    or was not captured."""
     if setting is None:
-        return HandleLimit(None, DEFAULT_AIO_HANDLES, DEFAULT_AIO_HANDLES)
+        return HandleLimit(None, DEFAULT_AIO_HANDLES, DEFAULT_AIO_HANDLES, captured)
     return HandleLimit(setting.configured, setting.runtime, setting.default)
 
 
@@ -112,6 +125,7 @@ def rank_vms(lsof: LsofSummary, vms: list[VmProcess]) -> list[VmUsage]:
             uuid=vm.uuid if vm else None,
             vmgfx_handles=vmgfx,
             char_handles=char,
+            title=vm.title if vm else None,
         )
         for i, (vmgfx, char, vm, cartel_id) in enumerate(rows, start=1)
     ]
@@ -133,22 +147,42 @@ def build_report(
     cluster: str | None = None,
     now: datetime | None = None,
     bytes_received: int = 0,
+    notes: CaptureNotes | None = None,
 ) -> HostReport:
     """Combine parsed output into a report; hostd events older than 24 h before `now` are
-    dropped (the FDS summary comes already windowed)."""
+    dropped (the FDS summary comes already windowed). `notes` (from `aio-bot analyze`) say
+    what was not captured, the window of the log counts and the lines not used."""
+    notes = notes or CaptureNotes()
     return HostReport(
         host=host,
         cluster=cluster,
         version=version,
-        limit=handle_limit(setting),
+        limit=handle_limit(setting, notes.setting_captured),
         in_use=lsof.char_handles,
         vms=rank_vms(lsof, vms),
-        fix=fix_verdict(version, setting),
+        fix=fix_verdict(version, setting, captured=notes.setting_captured),
         fds=fds or FdsWarningSummary(),
         hostd_events=_recent(list(hostd_events), now),
         collected_at=now,
         bytes_received=bytes_received,
+        window=notes.window,
+        input_warnings=notes.warnings,
+        input_warnings_total=notes.warnings_total,
+        lsof_captured=notes.lsof_captured,
+        captures=notes.captures,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureNotes:
+    """What a report built from captured files says about the captures themselves."""
+
+    setting_captured: bool = True
+    lsof_captured: bool = True
+    window: LogWindow = LAST_24H
+    warnings: tuple[InputWarning, ...] = ()
+    warnings_total: int = 0
+    captures: tuple[CaptureFile, ...] = ()
 
 
 def _recent(events: list[HostdEvent], now: datetime | None) -> list[HostdEvent]:

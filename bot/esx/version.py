@@ -24,6 +24,7 @@ import json
 import re
 
 from bot.errors import ParseError
+from bot.esx.paste import is_prompt, plain_lines
 from bot.esx.records import EsxVersion
 
 FORMAT = "esxcli system version get"
@@ -124,7 +125,10 @@ def parse_vmware_vl(text: str) -> EsxVersion:
 
 
 def parse_version(text: str) -> EsxVersion:
-    """Any of the three formats, detected from the text."""
+    """Any of the three formats, detected from the text; prompt lines, CRLF or CR line ends,
+    a BOM and Unicode spaces of a paste are dropped first (line numbers stay those of the
+    capture: a dropped line becomes blank)."""
+    text = "\n".join("" if is_prompt(line) else line for line in plain_lines(text))
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("{"):
         return parse_version_json(text)
