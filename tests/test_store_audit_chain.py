@@ -19,6 +19,7 @@ import pytest
 
 from bot.store import NewRequest, SchemaOutOfDate, State, Store, migrations, open_store
 from bot.store.audit_chain import GENESIS, row_hash
+from bot.store.dburl import Backend
 from bot.store.migrations import LATEST
 from bot.store.rows import iso
 from bot.store.sql import SqlStore
@@ -273,7 +274,7 @@ async def test_two_processes_appending_at_once_build_one_chain(db_url: str,
 async def _store_at(url: str, version: int) -> SqlStore:
     store = open_store(url)
     assert isinstance(store, SqlStore)
-    backend = "postgres" if url.startswith("postgresql://") else "sqlite"
+    backend: Backend = "postgres" if url.startswith("postgresql://") else "sqlite"
     await store._runner.run(lambda tx: migrations.apply(tx, backend, upto=version))
     return store
 

@@ -42,6 +42,10 @@ class Dialect(ABC):
     def unavailable_errors(self) -> tuple[type[BaseException], ...]:
         """Driver errors meaning "the database cannot serve us now" (wrapped in StoreError)."""
 
+    def denied_errors(self) -> tuple[type[BaseException], ...]:
+        """Driver errors meaning "this role may not do that" (PostgreSQL grants)."""
+        return ()
+
     def broken(self, conn: Any) -> bool:
         return False
 

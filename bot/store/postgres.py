@@ -39,6 +39,9 @@ class PostgresDialect(Dialect):
     def unavailable_errors(self) -> tuple[type[BaseException], ...]:
         return (psycopg.OperationalError,)
 
+    def denied_errors(self) -> tuple[type[BaseException], ...]:
+        return (psycopg.errors.InsufficientPrivilege,)
+
     def broken(self, conn: Any) -> bool:
         return bool(conn.closed or conn.broken)
 

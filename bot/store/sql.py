@@ -18,7 +18,7 @@ from bot.history.records import AlertRecord, Snapshot
 from bot.store import audit_chain, history, migrations, schema
 from bot.store.api import TRANSITIONS, AuditEntry, NewRequest, Request, State
 from bot.store.conn import Dialect, Runner, Tx
-from bot.store.dburl import mask_url
+from bot.store.dburl import StoreError, mask_url, scrub
 from bot.store.rows import (
     AUDIT_COLUMNS,
     REQUEST_COLUMNS,
@@ -49,7 +49,12 @@ class SqlStore:
         status = await self.schema_status()
         if status.ok:
             return status.current
-        version = await self._runner.run(lambda tx: migrations.apply(tx, self._d.backend))
+        try:
+            version = await self._runner.run(lambda tx: migrations.apply(tx, self._d.backend))
+        except self._d.denied_errors() as exc:
+            why = scrub((str(exc).strip().splitlines() or ["denied"])[0], self._d.target)
+            raise StoreError(f"The database role may not change the schema ({why}): run "
+                             "`aio-bot migrate` as the role that owns the tables.") from exc
         log.info("store %s migrated from schema version %d to %d", mask_url(self._d.target),
                  status.current, version)
         return version
