@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.esx.commandlines import AIO_HANDLES_FIXED
+from bot.esx.commandlines import AIO_HANDLES_FIXED, KERNEL_AIO
 from bot.esx.report import HostReport, VmUsage
 
 
@@ -84,11 +84,16 @@ def vms_to_move(report: HostReport, thresholds: Thresholds) -> list[VmUsage]:
 
 
 def _summary(report: HostReport, risk: Risk) -> str:
-    used = f"{report.in_use:,} of {report.limit.runtime:,} AIO handles in use"
-    pct = f"{report.percent_used:.0f}%"
+    """Usage is counted as open CHAR handles (every cartel); the KB's vmgfx handles are the
+    per-VM column."""
+    used = (f"{report.in_use:,} of {report.limit.runtime:,} AIO handles in use (open CHAR "
+            f"handles, {report.percent_used:.0f}%)")
+    if not report.lsof_captured:
+        used = "AIO handle usage not captured (no `vmkvsitools lsof` output)"
     warnings = report.fds.count
-    tail = f"; {warnings:,} FDS 'No free handles' warnings in the last 24 h" if warnings else ""
-    return f"{report.host} is {risk.value.upper()}: {used} ({pct}){tail}."
+    tail = (f"; {warnings:,} FDS 'No free handles' warnings {report.window.label}"
+            if warnings else "")
+    return f"{report.host} is {risk.value.upper()}: {used}{tail}."
 
 
 def _advice(report: HostReport, action: Action, to_move: list[VmUsage]) -> str:
@@ -99,7 +104,9 @@ def _advice(report: HostReport, action: Action, to_move: list[VmUsage]) -> str:
             "VMs first) and reboot to apply it."
         )
     if action is Action.RAISE_LIMIT:
-        return (
+        check = ("" if report.limit.captured else
+                 f"First check that the host has the setting (`{KERNEL_AIO}`). ")
+        return check + (
             f"The fix applies: set FDSNumAIOHandles to {AIO_HANDLES_FIXED:,} "
             "(`esxcli system settings kernel set -s FDSNumAIOHandles -v 65536`), then reboot "
             "through maintenance mode and check that Runtime shows 65536."
@@ -110,17 +117,17 @@ def _advice(report: HostReport, action: Action, to_move: list[VmUsage]) -> str:
         return "Nothing to do: the host already runs with the raised limit."
     if report.fds.count and report.fds.last:
         return (f"Usage is under the warning threshold now, but the pool ran dry "
-                f"{report.fds.count:,} times in the last 24 h (last at "
-                f"{report.fds.last.time:%H:%M} UTC): keep an eye on it.")
+                f"{report.fds.count:,} times {report.window.label} (last at "
+                f"{report.fds.last.time:%Y-%m-%d %H:%M} UTC): keep an eye on it.")
     return "Nothing to do now: the host has room."
 
 
 def _migrate_advice(report: HostReport, to_move: list[VmUsage]) -> str:
-    names = ", ".join(f"{vm.name or f'cartel {vm.cartel_id}'} ({vm.char_handles:,})"
-                      for vm in to_move[:5])
+    names = ", ".join(f"{vm.name or f'cartel {vm.cartel_id}'} ({vm.vmgfx_handles:,} vmgfx, "
+                      f"{vm.char_handles:,} open CHAR handles)" for vm in to_move[:5])
     more = f" and {len(to_move) - 5} more" if len(to_move) > 5 else ""
     return (
-        "The FDSNumAIOHandles fix does not apply here (see Fix). Migrate the heaviest VMs to "
-        f"a host with room, or power them off, until the host is under the warning threshold: "
-        f"{names}{more}."
+        "The FDSNumAIOHandles fix does not apply here (see Fix). Migrate the VMs holding the "
+        "most open CHAR handles to a host with room, or power them off, until the host is "
+        f"under the warning threshold: {names}{more}."
     )

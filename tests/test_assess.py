@@ -36,7 +36,8 @@ def test_near_exhaustion_without_fix_says_migrate_the_heaviest() -> None:
     assert a.risk is Risk.CRITICAL and a.action is Action.MIGRATE
     # 31,200 - 9,000 = 22,200 < 80% of 32,768 (26,214): moving vm00 alone is enough
     assert [vm.name for vm in a.to_move] == ["vm00"]
-    assert "vm00 (9,000)" in a.advice
+    assert "vm00 (9,000 vmgfx, 9,000 open CHAR handles)" in a.advice
+    assert "(open CHAR handles, 95%)" in a.summary
 
 
 def test_vms_to_move_keeps_going_until_under_warning() -> None:
@@ -81,3 +82,21 @@ def test_ranking_joins_names_and_keeps_unknown_cartels() -> None:
         (4, "vm00", 10),
     ]
     assert report.limit.runtime == 32768 and report.limit.configured is None
+
+
+def test_u3i_without_a_kernel_capture_is_judged_by_its_build() -> None:
+    from bot.esx.report import CaptureNotes
+
+    lsof, vms = lsof_with([15000, 14000])
+    u3i = EsxVersion("VMware ESXi", "8.0.3", 25205845)
+    report = build_report("h", lsof=lsof, vms=vms, setting=None, version=u3i,
+                          notes=CaptureNotes(setting_captured=False))
+    a = assess(report, Thresholds())
+    assert report.fix.available and "not captured" in report.fix.reason
+    assert "setting is missing" not in report.fix.reason
+    assert a.action is Action.RAISE_LIMIT
+    assert a.advice.startswith("First check that the host has the setting "
+                               "(`esxcli system settings kernel list -o FDSNumAIOHandles`)")
+    captured_absent = build_report("h", lsof=lsof, vms=vms, setting=None, version=u3i)
+    assert not captured_absent.fix.available
+    assert "setting is missing" in captured_absent.fix.reason

@@ -19,7 +19,7 @@ from bot.esx.logs import (
 )
 from bot.esx.logsummary import summarize_fds
 from bot.esx.records import FdsWarning, FdsWarningSummary, HostdEvent, LogWindow, SkippedLine
-from bot.esx.window import span, window
+from bot.esx.window import reference, span, window
 
 NO_TIME = "an FDS warning without a time: it cannot be placed in the window"
 Lines = list[tuple[Path, list[str]]]
@@ -48,6 +48,7 @@ def read_logs(logs: LogEvidence, now: datetime, since: timedelta | datetime | No
     every = [lines for _, lines in (*logs.vmkernel, *logs.hostd, *logs.vobd)]
     if not every:
         return LogCounts(NOT_CAPTURED, None, [], [])
+    now = reference(every, now)  # the year of syslog lines without one
     win = window(span(every, now), since, now)
     warnings: list[FdsWarning] = []
     dumps: list[HostdEvent] = []

@@ -46,6 +46,7 @@ class BundleFiles:
     root: Path
     found: dict[str, list[Path]] = field(default_factory=dict)
     kernel_is_delta: bool = False
+    aliases: dict[Path, str] = field(default_factory=dict)
 
     def one(self, kind: str) -> Path | None:
         paths = self.found.get(kind)
@@ -53,9 +54,9 @@ class BundleFiles:
 
     def shown(self, path: Path) -> str:
         """The path as the bundle names it."""
-        if path.is_relative_to(self.root):
-            return path.relative_to(self.root).as_posix()
-        return "/".join(path.parts[-2:])  # the joined lsof parts: commands/vmkvsitools_lsof.txt
+        if path in self.aliases:
+            return self.aliases[path]
+        return path.relative_to(self.root).as_posix()
 
     def notes(self) -> tuple[CaptureFile, ...]:
         out = []
@@ -75,7 +76,8 @@ def open_bundle(path: Path) -> Iterator[BundleFiles]:
             names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
             yield find(path, names, scratch)
         elif path.is_file():
-            yield find(scratch, _unpack(path, scratch), scratch)
+            root = scratch / "bundle"
+            yield find(root, _unpack(path, root), scratch)
         else:
             raise UsageError(f"There is no support bundle {path}.")
 
@@ -145,7 +147,10 @@ def find(root: Path, names: list[str], scratch: Path) -> BundleFiles:
         else:
             files.found.setdefault(kind, []).append(path)
     if frags and "lsof" not in files.found:
-        files.found["lsof"] = [_joined(scratch, sorted(frags))]
+        joined = _joined(scratch, sorted(frags))
+        first = frags[0][1].relative_to(root).as_posix()
+        files.aliases[joined] = first.rpartition(".FRAG-")[0]
+        files.found["lsof"] = [joined]
     for kind, entries in logs.items():  # oldest rotation first, the live log last
         files.found[kind] = [p for _, p in sorted(entries, key=lambda e: -e[0])]
     return files

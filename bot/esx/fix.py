@@ -33,8 +33,8 @@ _OTHER_BUILDS: dict[tuple[tuple[int, ...], int], str] = {
 }
 
 _WORKAROUND = (
-    "Meanwhile, power off or migrate the VMs holding the most vmgfx handles to keep "
-    "the host under the limit."
+    "Meanwhile, power off or migrate the VMs holding the most open CHAR handles (the vmgfx "
+    "column shows the KB's count) to keep the host under the limit."
 )
 
 

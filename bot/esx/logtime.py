@@ -36,11 +36,19 @@ def line_time(line: str, now: datetime | None = None) -> datetime | None:
     """The time a log line was written, or None when its header holds no time."""
     match = _ISO.search(line, 0, _HEADER_CHARS)
     if match:
-        try:
-            return parse_time(match.group())
-        except ValueError:
-            return None
+        return iso_time(line)
     return _rfc3164(line, now or datetime.now(UTC))
+
+
+def iso_time(line: str) -> datetime | None:
+    """The ISO time in the line's header only (no RFC 3164 guess)."""
+    match = _ISO.search(line, 0, _HEADER_CHARS)
+    if not match:
+        return None
+    try:
+        return parse_time(match.group())
+    except ValueError:
+        return None
 
 
 def _rfc3164(line: str, now: datetime) -> datetime | None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot import messages
 from bot.errors import UsageError
-from bot.esx.logtime import line_time, parse_time
+from bot.esx.logtime import iso_time, line_time, parse_time
 from bot.esx.records import LogWindow
 
 _DURATION = re.compile(r"(?P<n>[0-9]{1,6})\s*(?P<unit>[smhdw])", re.IGNORECASE)
@@ -29,6 +29,17 @@ def parse_since(text: str) -> timedelta | datetime:
     except ValueError:
         raise UsageError(f"--since takes a duration such as 24h, 90m or 7d, or an ISO time "
                          f"such as 2025-11-27T09:00Z, not {messages.shown(text)!r}.") from None
+
+
+def reference(logs: Sequence[Sequence[str]], now: datetime) -> datetime:
+    """The time RFC 3164 lines (no year) are placed before: a day after the logs' last ISO
+    time, or `now` when they have none."""
+    times = [t for lines in logs for t in (_first_iso(lines), _first_iso(lines[::-1])) if t]
+    return max(times) + timedelta(days=1) if times else now
+
+
+def _first_iso(lines: Sequence[str]) -> datetime | None:
+    return next((t for line in lines[:_SCAN] if (t := iso_time(line)) is not None), None)
 
 
 def span(logs: Sequence[Sequence[str]], now: datetime) -> tuple[datetime, datetime] | None:
