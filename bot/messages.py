@@ -142,3 +142,39 @@ def vcenter_error(operation: str, detail: str) -> str:
 def slack_no_changes() -> str:
     return ("Changes are not set up on this bot (it needs a vCenter, a store and approvers); "
             "`top`, `check`, `scan` and `audit` work.")
+
+
+# --- analyze: captures handed over by an operator (bot.analyze) ---------------------------------
+
+
+def capture_refused(what: str, path: str, looks_like: str) -> str:
+    return (f"I cannot use {path} as {what} output: {looks_like}. Nothing in it has the shape "
+            "of that command's output.")
+
+
+def capture_missing(path: str) -> str:
+    return f"There is no file {path}."
+
+
+def capture_unreadable(path: str, reason: str) -> str:
+    return f"Cannot read {path}: {reason}."
+
+
+def lines_skipped(total: int, first: list[tuple[str, int, str]]) -> str:
+    """One line for the table view: how many lines were not used, and the first few."""
+    shown = "; ".join(f"{file} line {line}: {why}" for file, line, why in first[:3])
+    more = ", ..." if total > len(first[:3]) else ""
+    noun = "line" if total == 1 else "lines"
+    return f"{total:,} {noun} skipped ({shown}{more}); --format json lists them."
+
+
+def window_in_capture(start: str, end: str) -> str:
+    return f"in the capture, {start} to {end} UTC"
+
+
+def window_since(start: str, end: str) -> str:
+    return f"from {start} to {end} UTC"
+
+
+def not_captured(what: str, command: str) -> str:
+    return f"{what}: not captured (run `{command}`)"

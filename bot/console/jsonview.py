@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.assess import Assessment
+from bot.console.capture_notes import capture_dict
 from bot.esx.records import FdsWarning, FdsWarningSummary
 from bot.esx.report import HostReport, VmUsage
 from commands.host_results import CheckResult, ScanResult, TopResult
@@ -70,6 +71,7 @@ def report_dict(report: HostReport, *, limit: int | None = None) -> dict[str, An
         ],
         "collected_at": _iso(report.collected_at),
         "bytes_received": report.bytes_received,
+        **capture_dict(report),
     }
 
 
@@ -90,6 +92,7 @@ def vm_dict(vm: VmUsage) -> dict[str, Any]:
     return {
         "rank": vm.rank,
         "name": vm.name,
+        "title": vm.title,
         "cartel_id": vm.cartel_id,
         "world_id": vm.world_id,
         "uuid": vm.uuid,

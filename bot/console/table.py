@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.console.capture_notes import capture_lines, limit_text
 from bot.console.grid import table
 from bot.esx.report import HostReport
 from commands.host_results import CheckResult, ScanResult, TopResult
@@ -62,7 +63,7 @@ def host_header(report: HostReport) -> list[str]:
         pending = f"; configured {limit.configured:,}, reboot pending"
     lines = [
         f"{report.host}  {build}  cluster {report.cluster or '-'}",
-        f"AIO handles {bar(report.percent_used / 100)} {report.in_use:,} / {limit.runtime:,} "
+        f"AIO handles {bar(report.percent_used / 100)} {report.in_use:,} / {limit_text(report)} "
         f"({report.percent_used:.1f}%), headroom {report.headroom:,} (estimate: open CHAR "
         f"handles){pending}",
         f"Fix (FDSNumAIOHandles=65536): {'available' if report.fix.available else 'not available'}"
@@ -70,13 +71,14 @@ def host_header(report: HostReport) -> list[str]:
     ]
     if report.fds.count and report.fds.last:
         last = report.fds.last.time.strftime("%Y-%m-%d %H:%M UTC")
-        lines.append(f"FDS 'No free handles' warnings in the last 24 h: "
+        lines.append(f"FDS 'No free handles' warnings {report.window.label}: "
                      f"{report.fds.count:,} (last {last})")
     restarts = [e for e in report.hostd_events if e.kind == "restart"]
     dumps = [e for e in report.hostd_events if e.kind == "coredump"]
     if restarts or dumps:
-        lines.append(f"hostd in the last 24 h: {len(restarts)} start(s), {len(dumps)} core dump(s)")
-    return lines
+        lines.append(f"hostd {report.window.label}: {len(restarts)} start(s), "
+                     f"{len(dumps)} core dump(s)")
+    return lines + capture_lines(report)
 
 
 def render_top(result: TopResult) -> str:
