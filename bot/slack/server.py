@@ -1,42 +1,83 @@
 """`aio-bot serve`: the app over HTTP. POST /slack/events (signed by Slack, answered at ack),
-GET /healthz, GET /metrics (Prometheus text)."""
+GET /healthz, GET /metrics (Prometheus text).
+
+A request to /slack/events is checked before anything parses it (`bot.slack.verify`): a
+body too large is 413, a missing, malformed, stale or wrong signature 401, a signed body
+that does not parse 400; each refusal is one warning line in the log, never a traceback."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from aiohttp.http_exceptions import HttpProcessingError
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.slack.runtime import Runtime
+from bot.slack.verify import Refused, check_body, check_headers, check_signature
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY = 1 << 20
+# the HTTP layer's bounds (a request past them is a 400 before any handler runs)
+MAX_LINE = MAX_FIELD = 8190  # bytes: the request line, one header
+MAX_HEADERS = 64
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+log = logging.getLogger(__name__)
 
 
-def web_app(runtime: Runtime, app: AsyncApp | None) -> web.Application:
-    """The routes; without a Bolt app (Socket Mode) only /healthz and /metrics."""
+def web_app(runtime: Runtime, app: AsyncApp | None, *,
+            signing_secret: str | None = None) -> web.Application:
+    """The routes; without a Bolt app (Socket Mode) only /healthz and /metrics. Requests are
+    verified with `signing_secret`, by default the one the Bolt app was built with."""
     web_application = web.Application(client_max_size=MAX_BODY)
     if app is not None:
-        web_application.router.add_post(EVENTS_PATH, _events(app, runtime))
+        secret = signing_secret if signing_secret is not None else _secret_of(app)
+        web_application.router.add_post(EVENTS_PATH, _events(app, runtime, secret))
     web_application.router.add_get("/healthz", _healthz(runtime))
     web_application.router.add_get("/metrics", _metrics(runtime))
     return web_application
 
 
-def _events(app: AsyncApp, runtime: Runtime) -> Handler:
+def _secret_of(app: AsyncApp) -> str:
+    secret = getattr(app, "_signing_secret", "")  # Bolt keeps no public accessor
+    return secret if isinstance(secret, str) else ""
+
+
+def _events(app: AsyncApp, runtime: Runtime, secret: str) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
-        bolt_response = await app.async_dispatch(await to_bolt_request(request))
-        response = await to_aiohttp_response(bolt_response)
+        try:
+            text = await _checked_body(request, secret)
+        except Refused as refused:
+            log.warning("refused POST %s from %s: %d %s", EVENTS_PATH, request.remote,
+                        refused.status, refused.reason)
+            return web.Response(status=refused.status, text=_STATUS_TEXT[refused.status])
+        bolt_request = AsyncBoltRequest(body=text, query=request.query_string,
+                                        headers=dict(request.headers))
+        response = await to_aiohttp_response(await app.async_dispatch(bolt_request))
         runtime.metrics.ack.observe(time.perf_counter() - started)
         return response
 
     return handle
+
+
+_STATUS_TEXT = {400: "Bad request", 401: "Unauthorized", 413: "Request too large"}
+
+
+async def _checked_body(request: web.Request, secret: str) -> str:
+    """The body, once signed by Slack and parseable; `Refused` otherwise."""
+    check_headers(secret, request.headers)  # before reading a body
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise Refused(413, f"body larger than {MAX_BODY} bytes") from None
+    check_signature(secret, request.headers, body)
+    return check_body(body, request.content_type)
 
 
 def _healthz(runtime: Runtime) -> Handler:
@@ -54,9 +95,31 @@ def _metrics(runtime: Runtime) -> Handler:
     return handle
 
 
+class _OneLineParserErrors(logging.Filter):
+    """aiohttp logs a request it cannot parse (a header past `MAX_FIELD`, junk instead of
+    HTTP) with a traceback; that is the client's fault: one warning line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            why = (str(exc.message).splitlines() or [""])[0][:120]
+            record.msg, record.args = "%s: %d %s", (record.getMessage(), exc.code, why)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_PARSER_FILTER = _OneLineParserErrors()
+
+
 async def start_site(application: web.Application, host: str, port: int) -> web.AppRunner:
     """Serve `application`; the caller cleans the runner up. Port 0 picks a free port."""
-    runner = web.AppRunner(application, shutdown_timeout=5.0, access_log=None)
+    server_log = logging.getLogger("aiohttp.server")
+    if _PARSER_FILTER not in server_log.filters:
+        server_log.addFilter(_PARSER_FILTER)
+    runner = web.AppRunner(application, shutdown_timeout=5.0, access_log=None,
+                           max_line_size=MAX_LINE, max_field_size=MAX_FIELD,
+                           max_headers=MAX_HEADERS)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
