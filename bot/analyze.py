@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import messages
 from bot.errors import UsageError
 from bot.esx import capture_read
-from bot.esx.analyze_logs import LogEvidence, read_logs
 from bot.esx.kernel import find_aio_setting
 from bot.esx.lsof import parse_lsof_bytes, parse_lsof_file
 from bot.esx.records import (
@@ -23,6 +23,7 @@ from bot.esx.records import (
     EsxVersion,
     InputWarning,
     KernelSetting,
+    LogWindow,
     LsofSummary,
     SkippedLine,
 )
@@ -30,7 +31,11 @@ from bot.esx.report import CaptureNotes, HostReport, build_report
 from bot.esx.version import parse_version
 from bot.esx.vmlist import read_vm_list
 
+if TYPE_CHECKING:
+    from bot.esx.analyze_logs import LogEvidence
+
 MAX_WARNINGS = 20
+NO_LOGS = LogWindow(None, None, "no logs captured")
 
 
 @dataclass(frozen=True)
@@ -82,14 +87,24 @@ def analyze(files: CapturedFiles, *, host: str = "captured", now: datetime | Non
         skips.add(files.name(files.vm_list), found.skipped)
     setting, setting_captured = _setting(files)
     version = _version(files)
-    evidence = read_logs(_logs(files), now or datetime.now(UTC), since, files.name)
-    for file, skipped in evidence.skipped:
-        skips.add(file, skipped)
+    window, fds, events = NO_LOGS, None, []
+    if _has_logs(files):  # the log readers are imported only when there are logs
+        from bot.esx.analyze_logs import read_logs
+
+        evidence = read_logs(_logs(files), now or datetime.now(UTC), since, files.name)
+        window, fds, events = evidence.window, evidence.fds, evidence.events
+        for file, skipped in evidence.skipped:
+            skips.add(file, skipped)
     notes = CaptureNotes(setting_captured=setting_captured, lsof_captured=files.lsof is not None,
-                         window=evidence.window, warnings=tuple(skips.shown),
+                         window=window, warnings=tuple(skips.shown),
                          warnings_total=skips.total, captures=files.captures)
     return build_report(host, lsof=lsof, vms=vms, setting=setting, version=version,
-                        fds=evidence.fds, hostd_events=evidence.events, notes=notes)
+                        fds=fds, hostd_events=events, notes=notes)
+
+
+def _has_logs(files: CapturedFiles) -> bool:
+    return bool(files.vmkernel_log or files.hostd_log or files.vmkernel_logs
+                or files.hostd_logs or files.vobd_logs)
 
 
 def _lsof(files: CapturedFiles, skips: _Skips) -> LsofSummary:
@@ -120,6 +135,8 @@ def _version(files: CapturedFiles) -> EsxVersion | None:
 
 
 def _logs(files: CapturedFiles) -> LogEvidence:
+    from bot.esx.analyze_logs import LogEvidence
+
     vmkernel = (*((files.vmkernel_log,) if files.vmkernel_log else ()), *files.vmkernel_logs)
     hostd = (*((files.hostd_log,) if files.hostd_log else ()), *files.hostd_logs)
     return LogEvidence(

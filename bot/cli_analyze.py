@@ -9,23 +9,33 @@ from __future__ import annotations
 import argparse
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.analyze import CapturedFiles
 from bot.analyze import analyze as analyze_files
 from bot.assess import Thresholds, assess
 from bot.console.output import print_result
 from bot.errors import UsageError
-from bot.esx.bundle import BundleFiles, open_bundle
-from bot.esx.window import parse_since
 from commands.host_results import TopResult
+
+if TYPE_CHECKING:  # tarfile and the log readers are imported only when they are needed
+    from bot.esx.bundle import BundleFiles
 
 
 def analyze(args: argparse.Namespace) -> int:
     if args.lsof is None and args.bundle is None:
         raise UsageError("Give --lsof FILE (vmkvsitools lsof output) or --bundle FILE.tgz|DIR.")
-    since = parse_since(args.since) if args.since else None
+    since = None
+    if args.since:
+        from bot.esx.window import parse_since
+
+        since = parse_since(args.since)
     with ExitStack() as stack:
-        bundle = stack.enter_context(open_bundle(args.bundle)) if args.bundle else None
+        bundle = None
+        if args.bundle:
+            from bot.esx.bundle import open_bundle
+
+            bundle = stack.enter_context(open_bundle(args.bundle))
         files = _files(args, bundle)
         report = analyze_files(files, host=args.host, since=since)
     limit = args.limit if args.limit and args.limit > 0 else max(1, len(report.vms))

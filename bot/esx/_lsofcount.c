@@ -158,7 +158,7 @@ table_get(Table *t, const char *key, Py_ssize_t len)
 }
 
 /* The length of the blank at p (0: none): an ASCII space or a UTF-8 Unicode space. */
-static Py_ssize_t
+static inline Py_ssize_t
 blank_len(const char *p, const char *end)
 {
     unsigned char c = (unsigned char)*p;
@@ -198,11 +198,20 @@ skip_blanks(const char *p, const char *end)
     return p;
 }
 
+/* The end of the field at p. Printable ASCII (the bulk of every field) is passed over
+   without looking further; only control bytes and bytes >= 0x80 can start a blank. */
 static const char *
 skip_field(const char *p, const char *end)
 {
-    while (p < end && blank_len(p, end) == 0) {
-        p++;
+    while (p < end) {
+        unsigned char c = (unsigned char)*p;
+        if (c > ' ' && c < 0x80) {
+            p++;
+        } else if (blank_len(p, end) > 0) {
+            return p;
+        } else {
+            p++;
+        }
     }
     return p;
 }

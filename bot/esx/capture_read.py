@@ -3,8 +3,6 @@ what a capture looks like when it is not the output it should be."""
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from pathlib import Path
 
 from bot import messages
@@ -30,6 +28,9 @@ def is_gzip(path: Path) -> bool:
 
 def read_bytes(path: Path) -> bytes:
     """The file's bytes, decompressed when it is a gzip file."""
+    import gzip  # only for rotated logs: most captures are plain text
+    import zlib
+
     try:
         data = existing(path).read_bytes()
         return gzip.decompress(data) if data[:2] == GZIP_MAGIC else data
@@ -45,6 +46,8 @@ def read_text(path: Path) -> str:
 def head(path: Path) -> bytes:
     """The first bytes of the capture (decompressed), to say what it looks like."""
     if is_gzip(path):
+        import gzip
+
         with gzip.open(path, "rb") as f:
             return f.read(_SNIFF)
     if not path.is_file():

@@ -10,7 +10,6 @@ rejected and reported (`bot.esx.vmraw`): a VM name cannot forge another VM's ide
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from bot.esx.paste import PROMPT, is_prompt, plain, split_lines
@@ -23,7 +22,6 @@ from bot.esx.vmraw import RawVm, checked
 FORMAT = "esxcli vm process list"
 __all__ = ["CSV_FORMAT", "FORMAT", "XML_FORMAT", "VmList", "parse_vm_list",
            "parse_vm_process_list", "parse_vm_process_list_xml", "read_vm_list"]
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +66,10 @@ def parse_vm_list(text: str) -> list[VmProcess]:
     """The VMs of any form; what was not used is logged (collectors read the host's own
     output, where nothing should be)."""
     found = read_vm_list(text)
+    if found.skipped:
+        import logging  # rarely needed; `aio-bot analyze` does not import it for this
+
+        log = logging.getLogger(__name__)
     for skip in found.skipped:
         log.warning("vm process list line %d not used (%s): %.80r", skip.line_no, skip.why,
                     skip.text)
