@@ -6,7 +6,7 @@ RSS <= 300 MB.
     .venv/bin/python bench/load.py [--hosts 1000] [--concurrent 100] [--rounds 3]
 
 The bot runs as a user runs it (`python -m bot serve --demo --demo-hosts N`): the simulated
-hosts live in a child process of the bot (bot/slack/fleet.py FleetProcess), so they do not
+hosts live in a child process of the bot (bot/sim/fleet_process.py FleetProcess), so they do not
 share the bot's GIL; the bot's Web API points at a FakeSlack in this process (SLACK_API_URL).
 Each command names its own host, so its message is matched to its request."""
 

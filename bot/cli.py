@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import redact
+from bot import __version__, redact
 from bot.cli_analyze import add_analyze_parser
 from bot.console.output import FORMATS
 from bot.errors import AioBotError
@@ -20,14 +20,29 @@ from bot.errors import AioBotError
 log = logging.getLogger("bot")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--format", choices=FORMATS, default="table",
+def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """`--format` and `-v`, before the action or after it. After it (the subparser's copy)
+    they default to nothing, so that a value given before the action is kept."""
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument("--format", choices=FORMATS, default=default("table"),
                         help="output as a text table (default) or JSON")
-    common.add_argument("-v", "--verbose", action="store_true", help="log to stderr at DEBUG")
+    parser.add_argument("-v", "--verbose", action="store_true", default=default(False),
+                        help="log to stderr at DEBUG")
+
+
+def build_parser(*, list_commands: bool = False) -> argparse.ArgumentParser:
+    """The parser; with `list_commands` (for --help) its epilog lists the /aio commands,
+    which imports them (other actions, `analyze` above all, start faster without)."""
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, defaults=False)
     parser = argparse.ArgumentParser(
-        prog="aio-bot", parents=[common],
-        description="Find and fix ESXi hosts running out of FDS AIO handles (KB 408376).")
+        prog="aio-bot", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Find and fix ESXi hosts running out of FDS AIO handles (KB 408376).",
+        epilog=_command_list() if list_commands else None)
+    _global_options(parser, defaults=True)
+    parser.add_argument("--version", action="version", version=f"aio-bot {__version__}")
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     demo = sub.add_parser("demo", parents=[common],
@@ -39,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "(default ./aio-summary.png)")
     run = sub.add_parser("run", parents=[common],
                          help="run one command against the configured inventory")
-    run.add_argument("words", nargs="+", metavar="COMMAND")
+    run.add_argument("words", nargs="+", metavar="COMMAND",
+                     help="a command and its words, e.g. `top host01` or "
+                          "`approve 3 as U0BOB confirm`")
 
     add_analyze_parser(sub, common)
 
@@ -80,7 +97,9 @@ def _seconds(text: str) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    asks_help = any(w in ("-h", "--help") for w in words[:2])
+    args = build_parser(list_commands=asks_help).parse_args(words)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     redact.install()  # no token or password in any log line, the libraries' DEBUG included
@@ -93,6 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.exit_status
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `aio-bot … | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -127,3 +149,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     return cli_actions.check_config(args.format)
 
 
+
+
+def _command_list() -> str:
+    """The /aio commands' usage lines, from their aliases (as in Slack and the console)."""
+    from commands.catalog import build_registry
+
+    lines = [f"  {c.usage_line:<40} {c.summary}" for c in build_registry()]
+    return "commands (for `demo` and `run`; `/aio …` in Slack):\n" + "\n".join(lines)

@@ -5,28 +5,34 @@ which imports none of this module's dependencies: it starts fast."""
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from bot.config import load_config, ssh_password
 from bot.console.output import print_result
 from bot.console.progress import terminal_progress
-from bot.esx.collect import scan_concurrency
+from bot.errors import ConfigError
+from bot.gate import Caller, GroupMembers
+from bot.remediation.narrator import SayNarrator
+from bot.settings_table import ConfigProblems
 from commands.catalog import build_registry
-from commands.context import Context
+
+CLI_USER = "cli"  # who asks, for requests proposed from the command line
 
 
 async def demo(words: list[str], fmt: str) -> int:
     from bot.console.repl import console
-    from bot.demo import DemoFleet
+    from bot.demo import DEMO_USER, DemoFleet
 
     registry = build_registry()
     async with DemoFleet() as fleet:
-        ctx = fleet.context(progress=terminal_progress(), say=_print_async,
-                            may_act_as_others=True)
+        ctx = fleet.services.context(Caller(DEMO_USER, "console"), progress=terminal_progress(),
+                                     narrator=SayNarrator(_print_async))
         if not words:
             return await console(registry, ctx, fmt=fmt)
-        return print_result(await registry.run(" ".join(words), ctx), fmt)
+        return print_result(await registry.run(words, ctx), fmt)
 
 
 async def demo_summary(words: list[str], fmt: str, out: Path) -> int:
@@ -49,13 +55,13 @@ async def demo_summary(words: list[str], fmt: str, out: Path) -> int:
     except ValueError as err:
         raise UsageError(str(err)) from None
     async with DemoFleet() as fleet:
-        assert fleet.store is not None and fleet.transport is not None
+        assert fleet.store is not None
         now = datetime.now(UTC).replace(second=0, microsecond=0)
-        ctx = fleet.context(clock=lambda: now)
+        thresholds = fleet.services.thresholds
         outcomes = await scan_hosts(fleet.transport, list(fleet.inventory), now=now)
         reports = [o for o in outcomes if isinstance(o, HostReport)]
-        await seed_history(fleet.store, snapshots_of(reports, now), period, ctx.thresholds, now)
-        result = await build_summary(fleet.store, ctx.thresholds, period, now, simulated=True)
+        await seed_history(fleet.store, snapshots_of(reports, now), period, thresholds, now)
+        result = await build_summary(fleet.store, thresholds, period, now, simulated=True)
         out.write_bytes(result.chart.png)
         status = print_result(result, fmt)
     print(f"Chart written to {out.resolve()} (SIMULATED history before the current scan of "
@@ -68,29 +74,36 @@ async def _print_async(text: str) -> None:
 
 
 async def run(words: list[str], fmt: str) -> int:
-    from bot.esx.ssh import SshSettings, SshTransport
+    """One command on the configured bot, as the local operator (`as <user>` allowed)."""
+    from bot.services import open_services
 
     config = load_config()
-    settings = SshSettings(
-        known_hosts=config.ssh.known_hosts,
-        password=ssh_password(),
-        key_file=config.ssh.key_file,
-        connect_timeout=config.ssh.connect_timeout,
-        command_timeout=config.ssh.command_timeout,
-        max_parallel=config.ssh.max_parallel,
-    )
-    transport = SshTransport(settings)
-    try:
-        ctx = Context(config.inventory, transport, config.thresholds, caller="cli",
-                      concurrency=scan_concurrency(config.ssh.max_parallel),
-                      progress=terminal_progress())
-        return print_result(await build_registry().run(" ".join(words), ctx), fmt)
-    finally:
-        await transport.close()
+    async with open_services(config, group_members=slack_groups(os.environ),
+                             store_optional=True) as services:
+        ctx = services.context(Caller(CLI_USER, "cli"), progress=terminal_progress(),
+                               narrator=SayNarrator(_print_async))
+        return print_result(await build_registry().run(words, ctx), fmt)
+
+
+def slack_groups(env: Mapping[str, str]) -> GroupMembers | None:
+    """Approver user groups resolved through Slack when a bot token is at hand, so that
+    `run approve 3 as U0BOB` decides as Slack would."""
+    token = env.get("SLACK_BOT_TOKEN")
+    if not token:
+        return None
+    from bot.slack.usergroups import UserGroups
+
+    return UserGroups.from_token(token).members
 
 
 def check_config(fmt: str) -> int:
-    config = load_config()
+    """Validate the configuration and the environment; every problem at once, exit 2."""
+    try:
+        config = load_config()
+    except ConfigProblems as err:
+        return _report_problems(str(err.where or "configuration"), err.problems, fmt)
+    except ConfigError as err:
+        return _report_problems("configuration", [str(err)], fmt)
     problems = []
     if not config.ssh.known_hosts.is_file():
         problems.append(f"known_hosts file {config.ssh.known_hosts} does not exist")
@@ -98,6 +111,8 @@ def check_config(fmt: str) -> int:
         problems.append("no SSH key_file in [ssh] and AIO_SSH_PASSWORD is not set")
     if config.ssh.key_file is not None and not config.ssh.key_file.is_file():
         problems.append(f"SSH key file {config.ssh.key_file} does not exist")
+    if config.vcenter is not None and not os.environ.get("AIO_VCENTER_PASSWORD"):
+        problems.append("[vcenter] is configured and AIO_VCENTER_PASSWORD is not set")
     summary = {
         "config": str(config.path),
         "hosts": len(config.inventory),
@@ -114,3 +129,13 @@ def check_config(fmt: str) -> int:
         if not problems:
             print("configuration OK")
     return 2 if problems else 0
+
+
+def _report_problems(where: str, problems: list[str], fmt: str) -> int:
+    if fmt == "json":
+        print(json.dumps({"config": where, "problems": problems}, indent=2))
+    else:
+        print(f"{where}: {len(problems)} problem(s)")
+        for p in problems:
+            print(f"problem: {p}")
+    return 2

@@ -14,6 +14,7 @@ from bot.assess import Thresholds
 from bot.errors import ConfigError
 from bot.history.settings import HistorySettings, history_settings
 from bot.inventory import HostEntry, Inventory
+from bot.settings_table import Problems, Table, did_you_mean
 
 DEFAULT_PATH = "aio-bot.toml"
 
@@ -34,7 +35,9 @@ class SlackAccess:
 
     allowed_channels: tuple[str, ...] = ()
     allowed_users: tuple[str, ...] = ()
-    approvers: tuple[str, ...] = ()
+    allowed_teams: tuple[str, ...] = ()  # besides the workspace the bot is installed in
+    approvers: tuple[str, ...] = ()  # Slack user IDs (U…, W…) or user group IDs (S…)
+    approve_in_dm: bool = False  # approvals (and proposals) in a direct message
     incident_channel: str | None = None
     summary_channel: str | None = None
 
@@ -59,6 +62,7 @@ class RemediationConfig:
     reboot_timeout_minutes: float = 20.0
     lease_seconds: float = 60.0  # a running request not renewed this long was interrupted
     sweep_seconds: float = 60.0  # how often expiry and interrupted requests are checked
+    max_open_per_user: int = 5  # open proposals one person may have at once
 
 
 @dataclass(frozen=True)
@@ -86,137 +90,133 @@ def load_config(path: Path | None = None, env: Mapping[str, str] = os.environ) -
         raise ConfigError(f"No configuration file at {path} (set AIO_BOT_CONFIG).") from None
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"Cannot read {path}: {err}") from None
+    except RecursionError:
+        raise ConfigError(f"Cannot read {path}: it nests too deeply.") from None
     return parse_config(data, base=path.parent, path=path)
 
 
+SECTIONS = ("ssh", "thresholds", "hosts", "vcenter", "remediation", "slack", "history")
+
+
 def parse_config(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> Config:
-    ssh = _ssh(_table(data, "ssh"), base)
-    hosts = [_host(h, i, ssh.username) for i, h in enumerate(_list(data, "hosts"))]
-    _no_duplicates([h.name for h in hosts])
-    return Config(
-        inventory=Inventory(hosts),
+    """Every problem at once: a ConfigProblems listing each (unknown keys and sections with a
+    did-you-mean, wrong types naming the key and the type wanted)."""
+    problems = Problems()
+    root = Table(data, "configuration", problems)
+    for key in data:
+        if key not in SECTIONS:
+            problems.add(f"Unknown section [{key}]{did_you_mean(key, SECTIONS)}.")
+            root._read.add(key)
+    ssh = _ssh(root.table("ssh"), base)
+    hosts = [_host(Table(h, f"hosts[{i}]", problems), ssh.username)
+             for i, h in enumerate(_list(root, "hosts"))]
+    _no_duplicates([h.name for h in hosts if h.name], problems)
+    config = Config(
+        inventory=Inventory(h for h in hosts if h.name),
         ssh=ssh,
-        thresholds=_thresholds(_table(data, "thresholds")),
-        slack=_slack(_table(data, "slack")),
-        vcenter=_vcenter(_table(data, "vcenter"), base) if "vcenter" in data else None,
-        remediation=_remediation(_table(data, "remediation")),
-        history=history_settings(_table(data, "history")),
+        thresholds=_thresholds(root.table("thresholds")),
+        slack=_slack(root.table("slack")),
+        vcenter=_vcenter(root.table("vcenter"), base) if "vcenter" in data else None,
+        remediation=_remediation(root.table("remediation")),
+        history=history_settings(root.table("history")),
         path=path,
     )
+    root.finish()
+    problems.raise_if_any(str(path) if path else None)
+    return config
 
 
-def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = data.get(key, {})
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"`{key}` must be a table.")
-    return value
-
-
-def _list(data: Mapping[str, Any], key: str) -> list[Any]:
-    value = data.get(key, [])
+def _list(root: Table, key: str) -> list[Any]:
+    root._read.add(key)
+    value = root.data.get(key, [])
     if not isinstance(value, list):
-        raise ConfigError(f"`{key}` must be an array of tables ([[{key}]]).")
+        root.problems.add(f"`{key}` must be an array of tables ([[{key}]]).")
+        return []
     return value
 
 
-def _get(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], default: Any,
-         where: str) -> Any:
-    value = table.get(key, default)
-    if value is not None and not isinstance(value, kind):
-        raise ConfigError(f"`{where}.{key}` has the wrong type ({type(value).__name__}).")
-    return value
-
-
-def _ssh(t: Mapping[str, Any], base: Path) -> SshConfig:
-    key_file = _get(t, "key_file", str, None, "ssh")
-    max_parallel = _get(t, "max_parallel", int, 32, "ssh")
-    if max_parallel < 1:
-        raise ConfigError("`ssh.max_parallel` must be at least 1.")
-    return SshConfig(
-        username=_get(t, "username", str, "root", "ssh"),
-        known_hosts=base / _get(t, "known_hosts", str, "known_hosts", "ssh"),
+def _ssh(t: Table, base: Path) -> SshConfig:
+    key_file = t.string("key_file")
+    config = SshConfig(
+        username=t.string("username", "root"),
+        known_hosts=base / t.string("known_hosts", "known_hosts"),
         key_file=base / key_file if key_file else None,
-        connect_timeout=float(_get(t, "connect_timeout", (int, float), 10.0, "ssh")),
-        command_timeout=float(_get(t, "command_timeout", (int, float), 60.0, "ssh")),
-        max_parallel=max_parallel,
+        connect_timeout=t.number("connect_timeout", 10.0, positive=True),
+        command_timeout=t.number("command_timeout", 60.0, positive=True),
+        max_parallel=t.integer("max_parallel", 32, low=1, high=1024),
     )
+    t.finish()
+    return config
 
 
-def _host(h: Any, index: int, username: str) -> HostEntry:
-    where = f"hosts[{index}]"
-    if not isinstance(h, Mapping):
-        raise ConfigError(f"`{where}` must be a table.")
-    name = _get(h, "name", str, None, where)
-    if not name:
-        raise ConfigError(f"`{where}.name` is required.")
-    port = _get(h, "port", int, 22, where)
-    if not 1 <= port <= 65535:
-        raise ConfigError(f"`{where}.port` must be between 1 and 65535.")
-    return HostEntry(
+def _host(t: Table, username: str) -> HostEntry:
+    name = t.string("name", "", required=True)
+    entry = HostEntry(
         name=name,
-        address=_get(h, "address", str, name, where),
-        port=port,
-        cluster=_get(h, "cluster", str, "default", where),
-        username=_get(h, "username", str, username, where),
+        address=t.string("address", name),
+        port=t.integer("port", 22, low=1, high=65535),
+        cluster=t.string("cluster", "default"),
+        username=t.string("username", username),
     )
+    t.finish()
+    return entry
 
 
-def _no_duplicates(names: list[str]) -> None:
+def _no_duplicates(names: list[str], problems: Problems) -> None:
     seen: set[str] = set()
     for name in names:
         if name.lower() in seen:
-            raise ConfigError(f"Host `{name}` appears twice in the inventory.")
+            problems.add(f"Host `{name}` appears twice in the inventory.")
         seen.add(name.lower())
 
 
-def _thresholds(t: Mapping[str, Any]) -> Thresholds:
-    warning = float(_get(t, "warning_percent", (int, float), 80.0, "thresholds"))
-    critical = float(_get(t, "critical_percent", (int, float), 90.0, "thresholds"))
+def _thresholds(t: Table) -> Thresholds:
+    warning = t.number("warning_percent", 80.0)
+    critical = t.number("critical_percent", 90.0)
+    t.finish()
     if not 0 < warning < critical <= 100:
-        raise ConfigError("Thresholds need 0 < warning_percent < critical_percent <= 100.")
+        t.problems.add("Thresholds need 0 < warning_percent < critical_percent <= 100.")
+        return Thresholds()
     return Thresholds(warning, critical)
 
 
-def _slack(t: Mapping[str, Any]) -> SlackAccess:
-    def ids(key: str) -> tuple[str, ...]:
-        value = _get(t, key, list, [], "slack")
-        if not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"`slack.{key}` must be a list of Slack IDs.")
-        return tuple(value)
-
-    return SlackAccess(
-        allowed_channels=ids("allowed_channels"),
-        allowed_users=ids("allowed_users"),
-        approvers=ids("approvers"),
-        incident_channel=_get(t, "incident_channel", str, None, "slack"),
-        summary_channel=_get(t, "summary_channel", str, None, "slack"),
+def _slack(t: Table) -> SlackAccess:
+    access = SlackAccess(
+        allowed_channels=t.ids("allowed_channels"),
+        allowed_users=t.ids("allowed_users"),
+        allowed_teams=t.ids("allowed_teams"),
+        approvers=t.ids("approvers"),
+        approve_in_dm=t.boolean("approve_in_dm", False),
+        incident_channel=t.string("incident_channel"),
+        summary_channel=t.string("summary_channel"),
     )
+    t.finish()
+    return access
 
 
-def _vcenter(t: Mapping[str, Any], base: Path) -> VCenterConfig:
-    host, user = _get(t, "host", str, None, "vcenter"), _get(t, "user", str, None, "vcenter")
-    if not host or not user:
-        raise ConfigError("`vcenter.host` and `vcenter.user` are required.")
-    ca_file = _get(t, "ca_file", str, None, "vcenter")
-    return VCenterConfig(
-        host=host, user=user, port=_get(t, "port", int, 443, "vcenter"),
+def _vcenter(t: Table, base: Path) -> VCenterConfig:
+    ca_file = t.string("ca_file")
+    config = VCenterConfig(
+        host=t.string("host", "", required=True), user=t.string("user", "", required=True),
+        port=t.integer("port", 443, low=1, high=65535),
         ca_file=base / ca_file if ca_file else None,
-        pinned_sha256=_get(t, "pinned_sha256", str, None, "vcenter"),
-        insecure=_get(t, "insecure", bool, False, "vcenter"))
+        pinned_sha256=t.string("pinned_sha256"),
+        insecure=t.boolean("insecure", False))
+    t.finish()
+    return config
 
 
-def _remediation(t: Mapping[str, Any]) -> RemediationConfig:
-    expiry = float(_get(t, "expiry_minutes", (int, float), 30.0, "remediation"))
-    reboot = float(_get(t, "reboot_timeout_minutes", (int, float), 20.0, "remediation"))
-    lease = float(_get(t, "lease_seconds", (int, float), 60.0, "remediation"))
-    sweep = float(_get(t, "sweep_seconds", (int, float), 60.0, "remediation"))
-    if min(expiry, reboot, lease, sweep) <= 0:
-        raise ConfigError("`remediation` times must be positive.")
-    return RemediationConfig(
-        expiry_minutes=expiry,
-        dry_run=_get(t, "dry_run", bool, False, "remediation"),
-        allow_self_approval=_get(t, "allow_self_approval", bool, False, "remediation"),
-        reboot_timeout_minutes=reboot, lease_seconds=lease, sweep_seconds=sweep)
+def _remediation(t: Table) -> RemediationConfig:
+    config = RemediationConfig(
+        expiry_minutes=t.number("expiry_minutes", 30.0, positive=True),
+        dry_run=t.boolean("dry_run", False),
+        allow_self_approval=t.boolean("allow_self_approval", False),
+        reboot_timeout_minutes=t.number("reboot_timeout_minutes", 20.0, positive=True),
+        lease_seconds=t.number("lease_seconds", 60.0, positive=True),
+        sweep_seconds=t.number("sweep_seconds", 60.0, positive=True),
+        max_open_per_user=t.integer("max_open_per_user", 5, low=1, high=1000))
+    t.finish()
+    return config
 
 
 def demo_remediation(env: Mapping[str, str] = os.environ) -> RemediationConfig:

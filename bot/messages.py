@@ -1,7 +1,8 @@
-"""Every sentence aio-bot says to a user, in one place.
+"""Sentences aio-bot says to a user: errors, refusals and notices shared by the front ends.
 
 Functions here take plain values and return plain text (no Slack markup), so the CLI,
-the console and Slack say the same thing."""
+the console and Slack say the same thing. Each result's own wording lives with its renderer
+(`bot/console/table.py`, `bot/slack/views/`), and a command's help with the command."""
 
 from __future__ import annotations
 
@@ -139,9 +140,50 @@ def vcenter_error(operation: str, detail: str) -> str:
     return f"vCenter could not {operation} ({_one_line(detail)})."
 
 
-def slack_no_changes() -> str:
-    return ("Changes are not set up on this bot (it needs a vCenter, a store and approvers); "
-            "`top`, `check`, `scan` and `audit` work.")
+# --- the gate (bot.gate) -----------------------------------------------------------------------
+
+
+def gate_other_team() -> str:
+    return ("Sorry, I only take commands from the workspace I am installed in (and those in "
+            "`[slack] allowed_teams`).")
+
+
+def gate_no_changes_in_dm() -> str:
+    return ("Changes are proposed and approved in a channel, where the others can see them, "
+            "not in a direct message; reads work here.")
+
+
+def gate_not_approver() -> str:
+    return "Only the configured approvers can approve changes."
+
+
+def gate_reject_not_allowed() -> str:
+    return "Only approvers or the requester can reject a request."
+
+
+def gate_own_request() -> str:
+    return "You asked for this change; someone else has to approve it."
+
+
+def gate_groups_unknown() -> str:
+    return ("I could not check the approver groups with Slack just now, so I cannot accept "
+            "this approval; try again in a minute.")
+
+
+def gate_too_many_open(limit: int, open_ids: list[int]) -> str:
+    ids = ", ".join(f"#{i}" for i in open_ids[:10])
+    more = f" and {len(open_ids) - 10} more" if len(open_ids) > 10 else ""
+    return (f"You already have {len(open_ids)} open proposal(s) ({ids}{more}); the limit is "
+            f"{limit}. Withdraw one (`reject <id>`) or wait for a decision.")
+
+
+def changes_not_set_up() -> str:
+    return ("Changes are not set up here (they need a vCenter, a store and approvers); "
+            "`top`, `check`, `scan`, `summary` and `audit` work.")
+
+
+def interrupts_guests_note() -> str:
+    return "Approving it interrupts guests, so it asks for a confirmation."
 
 
 # --- analyze: captures handed over by an operator (bot.analyze) ---------------------------------

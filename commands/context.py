@@ -1,23 +1,24 @@
-"""What a command may use: the inventory, the transport to hosts, settings, the caller."""
+"""What a command may use: the inventory, the transport to hosts, settings, and who is asking
+(the caller and the gate that decides what they may do)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.assess import Thresholds
+from bot.clock import utcnow
 from bot.esx.collect import Progress
 from bot.esx.transport import Transport
+from bot.gate import Caller, Gate
 from bot.inventory import Inventory
-from bot.remediation.executors.base import Say
+from bot.remediation.narrator import Narrator
 from bot.remediation.service import Remediation
 from bot.store.api import Store
 from bot.vsphere.api import VCenter
 
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+_OPEN_GATE = Gate()  # no store, no approvers: reads pass, approvals are refused
 
 
 @dataclass
@@ -25,13 +26,33 @@ class Context:
     inventory: Inventory
     transport: Transport
     thresholds: Thresholds = field(default_factory=Thresholds)
-    caller: str = "console"
+    caller: str = "console"  # the user: a Slack user ID, or the console's / CLI's name
     concurrency: int = 32
     progress: Progress | None = None
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
     vcenter: VCenter | None = None
     remediation: Remediation | None = None
     store: Store | None = None  # history without changes; else the remediation's store
     channel: str | None = None
-    say: Say | None = None  # progress of changes (console: print; Slack: the thread)
-    may_act_as_others: bool = False  # the console's `approve 1 as @bob`
+    narrator: Narrator | None = None  # progress of changes (console: print; Slack: thread)
+    front: str = "console"  # slack | console | cli (bot.gate.Caller.front)
+    team: str | None = None  # the caller's Slack workspace
+    direct: bool = False  # a direct message with the bot
+    gate_: Gate | None = None  # the assembly's gate; else the remediation's, else an open one
+
+    @property
+    def principal(self) -> Caller:
+        return Caller(self.caller, self.front, self.channel, self.team, self.direct)
+
+    @property
+    def gate(self) -> Gate:
+        if self.gate_ is not None:
+            return self.gate_
+        if self.remediation is not None:
+            return self.remediation.gate
+        return _OPEN_GATE
+
+    @property
+    def may_act_as_others(self) -> bool:
+        """`approve 3 as U0BOB`: only where the caller is the machine's operator."""
+        return self.principal.local

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.gate import Effect
 from bot.remediation.planner import plan_fix
 from commands.context import Context
 from commands.params import host
@@ -25,5 +26,6 @@ COMMAND = Command(
         "to go)."
     ),
     handler=run_fix,
-    mutating=True,
+    effect=Effect.PROPOSE,
+    interrupts_guests=True,
 )

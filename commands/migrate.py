@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.errors import UsageError
+from bot.gate import Effect
 from bot.remediation.planner import plan_migrate
 from commands.context import Context
 from commands.params import host
@@ -11,21 +12,8 @@ from commands.registry import Args, Command
 from commands.results import PlanResult
 
 
-def target_name(args: Args) -> str | None:
-    word, name = args.get("word"), args.get("host")
-    if word is None:
-        return None
-    if word.lower() == "to":
-        if name is None:
-            raise UsageError("Say which host after `to`.")
-        return name
-    if name is not None:
-        raise UsageError("Write `migrate <vm> to <host>`.")
-    return word
-
-
 async def run_migrate(ctx: Context, args: Args) -> PlanResult:
-    target = target_name(args)
+    target = args.get("host")
     if target is not None:
         target = host(ctx, target).name
     source, vm, _ = await find_vm(ctx, args["vm"])
@@ -37,9 +25,9 @@ async def run_migrate(ctx: Context, args: Args) -> PlanResult:
 
 
 COMMAND = Command(
-    alias="migrate {vm} [{word}] [{host}]",
+    alias="migrate {vm} [to {host}]",
     summary="Propose moving a VM to a host with room (or the one you name: `to <host>`).",
     details="Quote names with spaces: migrate \"QA Win11 Desktop\" to host04.",
     handler=run_migrate,
-    mutating=True,
+    effect=Effect.PROPOSE,
 )

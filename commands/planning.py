@@ -57,5 +57,5 @@ async def find_vm(ctx: Context, name: str) -> tuple[HostEntry, VmUsage, HostRepo
 
 
 async def propose(ctx: Context, plan: Plan) -> PlanResult:
-    request = await needs.remediation(ctx).propose(plan, ctx.caller, ctx.channel)
+    request = await needs.remediation(ctx).propose(plan, ctx.principal)
     return PlanResult(request, plan)

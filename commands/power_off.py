@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.errors import UsageError
+from bot.gate import Effect
 from bot.remediation.plan import Plan
 from bot.remediation.planner import power_off_step
 from commands.context import Context
@@ -12,18 +12,17 @@ from commands.results import PlanResult
 
 
 async def run_power_off(ctx: Context, args: Args) -> PlanResult:
-    mode = args.get("mode")
-    if mode is not None and mode.lower() != "hard":
-        raise UsageError("The only mode is `hard` (power off without shutting the guest down).")
+    hard = "hard" in args
     source, vm, report = await find_vm(ctx, args["vm"])
-    step = power_off_step(report, vm, f"Requested by {ctx.caller}.", hard=mode is not None)
+    step = power_off_step(report, vm, f"Requested by {ctx.caller}.", hard=hard)
     return await propose(ctx, Plan(source.name, f"Power off {vm.name}", [step]))
 
 
 COMMAND = Command(
-    alias="power-off {vm} [{mode}]",
+    alias="power-off {vm} [hard]",
     summary="Propose shutting a VM down (`hard` powers it off without asking the guest).",
     details="The guest is asked to shut down unless `hard` is given.",
     handler=run_power_off,
-    mutating=True,
+    effect=Effect.PROPOSE,
+    interrupts_guests=True,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.errors import UsageError
 from bot.esx.collect import collect_host
 from bot.esx.commandlines import AIO_HANDLES_FIXED
+from bot.gate import Effect
 from bot.remediation.plan import Plan
 from bot.remediation.planner import raise_limit_step
 from commands.context import Context
@@ -33,5 +34,5 @@ COMMAND = Command(
     summary="Propose FDSNumAIOHandles=65536 on a host where the fix applies.",
     details="Only on ESXi 8.0 U3i or later, where the setting exists; a reboot applies it.",
     handler=run_raise_limit,
-    mutating=True,
+    effect=Effect.PROPOSE,
 )

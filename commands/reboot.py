@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.gate import Effect
 from bot.remediation.planner import plan_reboot
 from commands.context import Context
 from commands.params import host
@@ -20,5 +21,6 @@ COMMAND = Command(
     summary="Propose a reboot through maintenance mode, moving its vGPU VMs off first.",
     details="DRS does not evacuate vGPU VMs: the plan migrates them, or powers off the rest.",
     handler=run_reboot,
-    mutating=True,
+    effect=Effect.PROPOSE,
+    interrupts_guests=True,
 )

@@ -28,15 +28,21 @@ class HelpResult:
     entries: list[HelpEntry]
     topic: str | None = None
 
-
-
-
 @dataclass(frozen=True)
 class PlanResult:
     """A proposed change, stored as a request waiting for approval."""
 
     request: Request
     plan: Plan
+
+
+@dataclass(frozen=True)
+class ConfirmResult:
+    """`approve <id>` on a plan that interrupts guests: the plan, waiting for `confirm`."""
+
+    request: Request
+    plan: Plan
+    approver: str
 
 
 @dataclass(frozen=True)
@@ -60,5 +66,5 @@ class AuditResult:
     entries: list[AuditEntry]
 
 
-Result = (TopResult | CheckResult | ScanResult | HelpResult | PlanResult | OutcomeResult
-          | RequestResult | AuditResult | SummaryResult)
+Result = (TopResult | CheckResult | ScanResult | HelpResult | PlanResult | ConfirmResult
+          | OutcomeResult | RequestResult | AuditResult | SummaryResult)

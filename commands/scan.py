@@ -26,4 +26,5 @@ COMMAND = Command(
     summary="All hosts (or one cluster) ranked by % of the AIO handle limit in use.",
     details="Hosts are scanned in parallel; a host that cannot be reached is listed apart.",
     handler=run_scan,
+    streams_progress=True,
 )

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from bot.config import SlackAccess
-from bot.demo import DemoFleet
-from bot.remediation.approval import ApprovalPolicy
+from bot.demo import DemoFleet, demo_config
 from bot.slack.app import build_app
 from bot.slack.client import make_client
 from bot.slack.limits import check_message
@@ -42,21 +41,12 @@ APPROVERS = ("U0ALICE", "U0BOB", "U0OPERATOR")
 async def demo_runtime(
     access: SlackAccess | None = None, progress_interval: float = 3.0, changes: bool = False
 ) -> AsyncIterator[Runtime]:
-    """The demo fleet behind a Runtime; with `changes`, its vCenter stand-in and a remediation
-    service whose approvers are APPROVERS (the default test user U0OPERATOR among them)."""
-    async with DemoFleet() as fleet:
-        assert fleet.transport is not None
-        runtime = Runtime(
-            fleet.inventory,
-            fleet.transport,
-            access=access or SlackAccess(),
-            progress_interval=progress_interval,
-        )
-        if changes:
-            assert fleet.remediation is not None
-            runtime.vcenter = fleet.vcenter
-            runtime.remediation = replace(
-                fleet.remediation, policy=ApprovalPolicy(frozenset(APPROVERS)))
+    """The demo fleet behind a Runtime, built by the one assembly; with `changes`, its
+    vCenter stand-in and a remediation service whose approvers are APPROVERS (the default
+    test user U0OPERATOR among them)."""
+    config = demo_config(APPROVERS, access=access)
+    async with DemoFleet(config=config, changes=changes, with_store=changes) as fleet:
+        runtime = Runtime(fleet.services, progress_interval=progress_interval)
         try:
             yield runtime
         finally:

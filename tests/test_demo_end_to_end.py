@@ -141,7 +141,7 @@ def test_cli_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Did you mean" in err and "Traceback" not in err
     assert main(["demo", "frobnicate"]) == 2
     assert main(["demo", "help"]) == 0
-    assert "top {host}" in capsys.readouterr().out
+    assert "top <host>" in capsys.readouterr().out
 
 
 def test_python_m_bot_demo_prints_the_ranked_table() -> None:
@@ -159,6 +159,6 @@ def test_console_session(tmp_path: Path) -> None:
                          input="help\ntop nosuch\ncheck host03\nquit\n", capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert "scan [{scope}]" in out.stdout
+    assert "scan [<scope>]" in out.stdout
     assert "error: There is no host `nosuch`" in out.stdout
     assert "reboot" in out.stdout.lower()

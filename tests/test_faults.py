@@ -19,6 +19,7 @@ from bot.demo import DemoFleet
 from bot.errors import AioBotError, CommandTimeout, HostKeyChanged, ParseError, VCenterError
 from bot.esx.ssh import SshSettings, SshTransport
 from bot.remediation.executors.base import Executors
+from bot.remediation.narrator import SayNarrator
 from bot.sim.files import write_atomic
 from bot.sim.sshd import SimSshServer
 from bot.store.api import State
@@ -165,7 +166,8 @@ async def test_a_failing_vmotion_ends_failed_and_is_said(demo: DemoFleet) -> Non
     async def say(text: str) -> None:
         said.append(text)
 
-    outcome = await REGISTRY.run(f"approve {plan.request.id}", ctx(demo, "@alice", say=say))
+    alice = ctx(demo, "@alice", narrator=SayNarrator(say))
+    outcome = await REGISTRY.run(f"approve {plan.request.id}", alice)
     assert isinstance(outcome, OutcomeResult) and not outcome.outcome.ok
     assert outcome.outcome.request.state is State.FAILED
     assert one_sentence(outcome.outcome.summary.split(". ")[0])

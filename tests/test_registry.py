@@ -78,7 +78,7 @@ def test_usage_error_carries_the_commands_syntax() -> None:
     with pytest.raises(CommandUsageError) as err:
         build_registry().match("top")
     assert err.value.command is not None
-    assert "top {host} [limit={n}]" in str(err.value)
+    assert "top <host> [limit=<n>]" in str(err.value)
 
 
 @pytest.mark.parametrize("value", ["0", "1001", "-1", "5.0", "1e3", "５", "", "$(id)"])

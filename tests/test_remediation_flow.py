@@ -13,13 +13,14 @@ import pytest
 from bot.demo import DemoFleet
 from bot.errors import UsageError
 from bot.esx.kernel import find_aio_setting
+from bot.remediation.narrator import SayNarrator
 from bot.remediation.service import Remediation, RequestRefused
 from bot.sim import ops
 from bot.store import open_store
 from bot.store.api import State
 from commands.catalog import build_registry
 from commands.context import Context
-from commands.results import AuditResult, OutcomeResult, PlanResult, TopResult
+from commands.results import AuditResult, ConfirmResult, OutcomeResult, PlanResult, TopResult
 
 REGISTRY = build_registry()
 
@@ -35,7 +36,7 @@ def as_user(demo: DemoFleet, user: str, said: list[str] | None = None) -> Contex
         if said is not None:
             said.append(text)
 
-    return demo.context(caller=user, say=say)
+    return demo.context(caller=user, narrator=SayNarrator(say))
 
 
 async def run(demo: DemoFleet, text: str, user: str = "@you",
@@ -92,7 +93,9 @@ async def test_raise_limit_then_reboot_on_an_eligible_host(demo: DemoFleet) -> N
     assert isinstance(plan, PlanResult)
     kinds = [s.kind.value for s in plan.plan.steps]
     assert kinds[0] == "raise-limit" and kinds[-1] == "reboot"
-    outcome = await run(demo, f"approve {plan.request.id}", user="@bob")
+    asked = await run(demo, f"approve {plan.request.id}", user="@bob")  # a reboot: confirm
+    assert isinstance(asked, ConfirmResult) and asked.request.state is State.PROPOSED
+    outcome = await run(demo, f"approve {plan.request.id} confirm", user="@bob")
     assert isinstance(outcome, OutcomeResult) and outcome.outcome.ok, outcome.outcome.summary
     assert demo.transport is not None
     host02 = demo.inventory.get("host02")
@@ -178,10 +181,11 @@ async def test_a_restart_between_proposal_and_approval_loses_nothing(demo: DemoF
     await demo.store.close()
     reopened = open_store(str(demo.root / "aio-bot.db"))
     await reopened.migrate()
-    demo.remediation = Remediation(reopened, demo.remediation.executors,
-                                   demo.remediation.policy)
-    demo.store = reopened
-    outcome = await run(demo, f"approve {plan.request.id}", user="@alice")
+    restarted = Remediation(reopened, demo.remediation.executors, demo.remediation.gate)
+    ctx = as_user(demo, "@alice")
+    ctx.remediation, ctx.store = restarted, reopened
+    outcome = await REGISTRY.run(f"approve {plan.request.id}", ctx)
+    await reopened.close()
     assert isinstance(outcome, OutcomeResult) and outcome.outcome.ok
 
 
@@ -191,7 +195,7 @@ async def test_dry_run_says_what_it_would_do_and_changes_nothing(demo: DemoFleet
     before = await run(demo, "top host02 limit=1000")
     plan = await run(demo, "fix host02")  # raise-limit, evacuate, reboot
     assert isinstance(plan, PlanResult) and isinstance(before, TopResult)
-    outcome = await run(demo, f"approve {plan.request.id}", user="@alice")
+    outcome = await run(demo, f"approve {plan.request.id} confirm", user="@alice")
     assert isinstance(outcome, OutcomeResult) and outcome.outcome.ok
     assert outcome.outcome.summary.count("Dry run: would") == len(plan.plan.steps)
     after = await run(demo, "top host02 limit=1000")

@@ -9,7 +9,6 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,11 @@ import pytest
 import pytest_asyncio
 
 from bot.cli import main
-from bot.config import SlackAccess, load_config
-from bot.demo import DemoFleet
+from bot.config import load_config
+from bot.demo import DemoFleet, demo_config
 from bot.errors import AioBotError
 from bot.esx.ssh import SshSettings, SshTransport
 from bot.redact import REDACTED, RedactFilter, install, redact
-from bot.remediation.approval import ApprovalPolicy
 from bot.slack.app import build_app
 from bot.slack.client import make_client
 from bot.slack.runtime import Runtime
@@ -94,12 +92,9 @@ def slack_texts(fake: FakeSlack) -> list[str]:
 async def slack_session(
     debug_logs: pytest.LogCaptureFixture,
 ) -> AsyncIterator[tuple[FakeSlack, Runtime, SlackDriver, str, DemoFleet]]:
-    async with FakeSlack(latency=0.0) as fake, DemoFleet() as fleet:
-        assert fleet.transport is not None and fleet.remediation is not None
-        runtime = Runtime(fleet.inventory, fleet.transport, access=SlackAccess())
-        runtime.vcenter = fleet.vcenter
-        runtime.remediation = replace(
-            fleet.remediation, policy=ApprovalPolicy(frozenset({"U0ALICE", "U0BOB"})))
+    config = demo_config(("U0ALICE", "U0BOB"))
+    async with FakeSlack(latency=0.0) as fake, DemoFleet(config=config) as fleet:
+        runtime = Runtime(fleet.services)
         app = build_app(client=make_client(BOT_TOKEN, fake.api_url),
                         signing_secret=SIGNING_SECRET, registry=build_registry(),
                         runtime=runtime)

@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,8 @@ from typing import Any
 import pytest_asyncio
 
 from bot.config import SlackAccess, parse_config
-from bot.demo import DemoFleet
+from bot.demo import DemoFleet, demo_config
 from bot.history.settings import HistorySettings
-from bot.remediation.approval import ApprovalPolicy
 from bot.sim import ops
 from bot.slack.client import make_client
 from bot.slack.history_jobs import HistoryJobs, start_history
@@ -66,15 +65,11 @@ async def history_bot(fake: FakeSlack, *, history: HistorySettings | None = None
                       clock: Any = None) -> AsyncIterator[HistoryBot]:
     """The demo fleet behind the served app, with remediation (approvers APPROVERS), an
     incident and a summary channel, and the history jobs on the app's store."""
-    async with DemoFleet() as fleet:
-        assert fleet.transport is not None and fleet.remediation is not None
-        runtime = Runtime(fleet.inventory, fleet.transport,
-                          access=SlackAccess(incident_channel=INCIDENTS,
-                                             summary_channel=SUMMARIES),
-                          history=history or HistorySettings())
-        runtime.vcenter = fleet.vcenter
-        runtime.remediation = replace(fleet.remediation,
-                                      policy=ApprovalPolicy(frozenset(APPROVERS)))
+    config = demo_config(APPROVERS, access=SlackAccess(incident_channel=INCIDENTS,
+                                                       summary_channel=SUMMARIES),
+                         history=history or HistorySettings())
+    async with DemoFleet(config=config) as fleet:
+        runtime = Runtime(fleet.services)
         if clock is not None:
             runtime.clock = clock
         try:

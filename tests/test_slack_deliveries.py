@@ -6,16 +6,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.config import Config
 from bot.esx.ssh import SshSettings, SshTransport
+from bot.gate import Gate
 from bot.inventory import Inventory
+from bot.services import Services
 from bot.slack.runtime import Runtime
 from bot.store import Store, open_store
 
 
 def _runtime(store: Store | None, tmp_path: Path) -> Runtime:
     transport = SshTransport(SshSettings(tmp_path / "known_hosts"))  # never used here
-    return Runtime(Inventory([]), transport, store=store,
-                   clock=lambda: datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+    services = Services(Config(Inventory([])), Inventory([]), transport, Gate(), 1,
+                        store=store, clock=lambda: datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+    return Runtime(services)
 
 
 async def test_repeats_refused_and_a_broken_store_lets_it_run(tmp_path: Path) -> None:

@@ -111,7 +111,8 @@ async def test_response_url_errors_are_retried(bot: Served) -> None:
     assert [r.status for r in bot.fake.responses] == [503, 503, 200]
     help_post = bot.fake.responses[-1].body
     assert help_post["response_type"] == "ephemeral"
-    for syntax in ("top {host} [limit={n}]", "check {host}", "scan [{scope}]", "help"):
+    for syntax in ("top &lt;host&gt; [limit=&lt;n&gt;]", "check &lt;host&gt;",
+                   "scan [&lt;scope&gt;]", "help"):
         assert syntax in all_text(help_post)
 
 
@@ -217,7 +218,7 @@ async def test_unreachable_host_is_a_friendly_sentence(fake_slack: FakeSlack) ->
     async with DemoFleet() as fleet:
         assert fleet.transport is not None
         fleet.fleet.servers["host02"].down = True
-        runtime = Runtime(fleet.inventory, fleet.transport)
+        runtime = Runtime(fleet.services)
         async with served(fake_slack, runtime) as s:
             await s.driver.slash("/aio", "check host02")
             post = await fake_slack.wait_for_response(timeout=15)
@@ -226,6 +227,7 @@ async def test_unreachable_host_is_a_friendly_sentence(fake_slack: FakeSlack) ->
                 "chat.update", lambda c: "Scan of gpu-cluster-a" in c.args["text"], timeout=20)
         await runtime.close()
     assert post.body["response_type"] == "ephemeral" and "host02" in post.body["text"]
-    assert "/aio check {host}" in all_text(post.body) and "Traceback" not in all_text(post.body)
+    answer = all_text(post.body)
+    assert "/aio check &lt;host&gt;" in answer and "Traceback" not in answer
     assert "Could not scan 1 host(s)" in all_text(fake_slack.messages(CHANNEL)[-1])
     assert runtime.metrics.ssh_errors == {"check": 1, "scan": 1}

@@ -8,10 +8,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.config import SlackAccess
 from bot.errors import ConfigError
 from bot.esx.collect import HostFailure
-from bot.slack.access import may_use
 from bot.slack.client import api_url, make_client, slack_client
 from bot.slack.dedupe import SeenKeys, delivery_key
 from bot.slack.metrics import Metrics
@@ -72,13 +70,6 @@ def test_metrics_text() -> None:
     assert 'aio_bot_ack_seconds_bucket{le="0.005"} 1' in text
     assert 'aio_bot_ack_seconds_bucket{le="0.25"} 2' in text
     assert "aio_bot_ack_seconds_count 2" in text
-
-
-def test_access() -> None:
-    assert may_use(SlackAccess(), "U1", "C1")
-    access = SlackAccess(allowed_channels=("C1",), allowed_users=("U1",))
-    assert may_use(access, "U1", "C1")
-    assert not may_use(access, "U2", "C1") and not may_use(access, "U1", "C2")
 
 
 def test_environment() -> None:

@@ -10,7 +10,6 @@ from bot.assess import Thresholds, assess
 from bot.esx.collect import HostFailure
 from bot.esx.records import EsxVersion, FdsWarning, FdsWarningSummary, FixVerdict
 from bot.esx.report import HandleLimit, HostReport, VmUsage
-from bot.slack.dispatch import slack_help
 from bot.slack.limits import check_message
 from bot.slack.views.help import error_message, help_message
 from bot.slack.views.scan import progress_message, scan_message
@@ -81,7 +80,7 @@ def test_scan_of_many_hosts_with_failures() -> None:
 
 def test_help_and_errors() -> None:
     registry = build_registry()
-    message = help_message(slack_help(HelpResult([c.help_entry() for c in registry])))
+    message = help_message(HelpResult([c.help_entry() for c in registry]))
     assert check_message(message.blocks, message.text) == []
     assert len(message.blocks) == 2 + len(list(registry))
     try:
@@ -89,4 +88,4 @@ def test_help_and_errors() -> None:
     except CommandUsageError as err:
         error = error_message(err.problem, err.command)
     assert "`top` needs a host." in error.text
-    assert "/aio top {host} [limit={n}]" in repr(error.blocks)
+    assert "/aio top &lt;host&gt; [limit=&lt;n&gt;]" in repr(error.blocks)

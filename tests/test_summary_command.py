@@ -7,7 +7,6 @@ import json
 import struct
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -41,7 +40,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 def context(store: Store, clock_at: Any = NOW) -> Context:
     return Context(Inventory([]), transport=None,  # type: ignore[arg-type]
                    thresholds=TH, clock=lambda: clock_at,
-                   remediation=SimpleNamespace(store=store))  # type: ignore[arg-type]
+                   store=store)
 
 
 async def seed(store: Store) -> None:

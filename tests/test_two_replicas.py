@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 
 from bot.demo import DemoFleet
-from bot.slack.fleet import write_manifest
+from bot.sim.fleet_process import write_manifest
 from bot.slack.views.plan import APPROVE
 from bot.store import open_store
 from tests import fakeslack

@@ -3,11 +3,36 @@
 from __future__ import annotations
 
 from bot.console.grid import table
-from commands.results import AuditResult, OutcomeResult, PlanResult, RequestResult
+from bot.remediation.plan import Plan
+from bot.store.api import Request
+from commands.results import (
+    AuditResult,
+    ConfirmResult,
+    OutcomeResult,
+    PlanResult,
+    RequestResult,
+)
 
 
 def render_plan(result: PlanResult) -> str:
+    lines = _plan_lines(result.request, result.plan)
+    r = result.request
+    lines.append(f"Approve with `approve {r.id}` (an approver, not {r.requested_by}) or "
+                 f"`reject {r.id}`.")
+    return "\n".join(lines)
+
+
+def render_confirm(result: ConfirmResult) -> str:
     r, plan = result.request, result.plan
+    hit = [s.vm or s.host for s in plan.steps if s.destructive]
+    lines = _plan_lines(r, plan)
+    lines.append(f"This interrupts {', '.join(hit[:5])}"
+                 + (f" and {len(hit) - 5} more" if len(hit) > 5 else "")
+                 + f". To run it, say `approve {r.id} confirm`.")
+    return "\n".join(lines)
+
+
+def _plan_lines(r: Request, plan: Plan) -> list[str]:
     lines = [f"Request #{r.id}: {plan.title} (proposed by {r.requested_by}, expires "
              f"{r.expires_at:%Y-%m-%d %H:%M} UTC)"]
     for number, step in enumerate(plan.steps, 1):
@@ -18,9 +43,7 @@ def render_plan(result: PlanResult) -> str:
             what += " (hard)"
         lines += [f"  {number}. {what}", f"     why: {step.reason}", f"     effect: {step.effect}"]
     lines += [f"  note: {n}" for n in plan.notes]
-    lines.append(f"Approve with `approve {r.id}` (an approver, not {r.requested_by}) or "
-                 f"`reject {r.id}`.")
-    return "\n".join(lines)
+    return lines
 
 
 def render_outcome(result: OutcomeResult) -> str:

@@ -6,13 +6,22 @@ from datetime import datetime
 from typing import Any
 
 from bot.store.api import AuditEntry, Request
-from commands.results import AuditResult, OutcomeResult, PlanResult, RequestResult
+from commands.results import (
+    AuditResult,
+    ConfirmResult,
+    OutcomeResult,
+    PlanResult,
+    RequestResult,
+)
 
 
-def changes_dict(result: PlanResult | OutcomeResult | RequestResult | AuditResult
-                 ) -> dict[str, Any]:
+def changes_dict(result: PlanResult | ConfirmResult | OutcomeResult | RequestResult
+                 | AuditResult) -> dict[str, Any]:
     if isinstance(result, PlanResult):
         return {"request": request_dict(result.request), "plan": result.plan.to_json()}
+    if isinstance(result, ConfirmResult):
+        return {"request": request_dict(result.request), "plan": result.plan.to_json(),
+                "needs_confirmation": True}
     if isinstance(result, OutcomeResult):
         o = result.outcome
         return {"request": request_dict(o.request), "ok": o.ok, "summary": o.summary}

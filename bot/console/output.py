@@ -22,6 +22,9 @@ def emit(result: Result, fmt: str) -> str:
 
 
 def print_result(result: Result, fmt: str) -> int:
-    """Print `result` as `fmt`; the exit status (1 when a scan missed hosts)."""
+    """Print `result` as `fmt`; the exit status: 1 when a scan missed hosts, 2 when a change
+    waits for `confirm`."""
     print(emit(result, fmt))
-    return 1 if isinstance(result, ScanResult) and result.failures else 0
+    if isinstance(result, ScanResult) and result.failures:
+        return 1
+    return 2 if type(result).__name__ == "ConfirmResult" else 0  # waits for `confirm`

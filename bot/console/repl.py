@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from bot.console.output import emit
 from bot.errors import AioBotError
@@ -17,9 +21,17 @@ BANNER = (
 )
 
 
+HISTORY_FILE = Path.home() / ".aio_bot_history"
+HISTORY_LINES = 1000
+
+
 async def console(registry: Registry, ctx: Context, *, fmt: str = "table",
                   read: Callable[[str], str] = input, write: Callable[[str], None] = print
                   ) -> int:
+    """Read lines until `quit` or end of input; each runs through the registry (the gate,
+    then the command), its words split as a shell would (`migrate "QA Win11 Desktop"`)."""
+    if read is input and sys.stdin.isatty():
+        _line_editing()
     write(BANNER)
     while True:
         try:
@@ -36,3 +48,20 @@ async def console(registry: Registry, ctx: Context, *, fmt: str = "table",
             write(emit(await registry.run(text, ctx), fmt))
         except AioBotError as err:
             write(f"error: {err}")
+
+
+def _line_editing() -> None:
+    """Arrow keys and a history kept across sessions (readline, where Python has it)."""
+    try:
+        import readline
+    except ImportError:  # Windows without pyreadline: plain input
+        return
+    with contextlib.suppress(OSError):
+        readline.read_history_file(HISTORY_FILE)
+    readline.set_history_length(HISTORY_LINES)
+    atexit.register(_save_history, readline)
+
+
+def _save_history(readline: object) -> None:
+    with contextlib.suppress(OSError):
+        readline.write_history_file(HISTORY_FILE)  # type: ignore[attr-defined]

@@ -28,6 +28,7 @@ def render(result: Result) -> str:
     from bot.console import changes, history_view
     from commands.results import (
         AuditResult,
+        ConfirmResult,
         OutcomeResult,
         PlanResult,
         RequestResult,
@@ -38,6 +39,8 @@ def render(result: Result) -> str:
         return history_view.render_summary(result)
     if isinstance(result, PlanResult):
         return changes.render_plan(result)
+    if isinstance(result, ConfirmResult):
+        return changes.render_confirm(result)
     if isinstance(result, OutcomeResult):
         return changes.render_outcome(result)
     if isinstance(result, RequestResult):

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
+from bot.clock import utcnow
 from bot.store.api import Store
 
 log = logging.getLogger(__name__)
@@ -183,9 +184,6 @@ class Job:
     next_at: datetime | None = field(default=None, compare=False)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 def default_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -195,7 +193,7 @@ class Scheduler:
     """Runs named jobs on their triggers; once per firing across replicas sharing a store."""
 
     def __init__(self, store: Store, jobs: Sequence[Job], *, holder: str | None = None,
-                 clock: Callable[[], datetime] = _utcnow,
+                 clock: Callable[[], datetime] = utcnow,
                  sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
                  lease_ttl: timedelta = timedelta(minutes=10),
                  max_sleep: timedelta = timedelta(minutes=1)) -> None:

@@ -1,6 +1,6 @@
 """The `[history]` configuration table: background scans, retention, the digest schedule,
-forecast and alert tuning. Parsed here (engine side); `bot.config` can call
-`history_settings(data.get("history", {}))`.
+forecast and alert tuning. Read here (engine side) with `bot.settings_table`; `bot.config` calls
+`history_settings(root.table("history"))`.
 
 ```toml
 [history]
@@ -14,16 +14,14 @@ alert_material_percent = 2.0   # % points the load must move to update an incide
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-from bot.errors import ConfigError
 from bot.history.alerts import AlertPolicy
 from bot.history.forecast import ForecastSettings
 from bot.history.schedule import Cron, CronError
 from bot.history.summary import DEFAULT_PERIOD, PERIODS
+from bot.settings_table import Table
 
 
 @dataclass(frozen=True)
@@ -41,33 +39,27 @@ class HistorySettings:
                            forecast=ForecastSettings(window=self.forecast_window))
 
 
-def history_settings(table: Mapping[str, Any]) -> HistorySettings:
-    """Validate the `[history]` table; every problem is a ConfigError naming the key."""
-    def number(key: str, default: float, low: float) -> float:
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"`history.{key}` must be a number.")
-        if value < low:
-            raise ConfigError(f"`history.{key}` must be at least {low:g}.")
-        return float(value)
-
-    interval = number("scan_interval_minutes", 0, 0)
-    cron = table.get("digest_cron")
+def history_settings(t: Table) -> HistorySettings:
+    """Read the `[history]` table; problems go to the table's list (ConfigProblems)."""
+    interval = t.number("scan_interval_minutes", 0, low=0)
+    cron = t.string("digest_cron")
     if cron is not None:
-        if not isinstance(cron, str):
-            raise ConfigError("`history.digest_cron` must be a string such as \"0 9 * * 1-5\".")
         try:
             Cron.parse(cron)
         except CronError as err:
-            raise ConfigError(f"`history.digest_cron`: {err}") from None
-    period = table.get("digest_period", DEFAULT_PERIOD)
+            t.problems.add(f"`{t.where}.digest_cron`: {err}")
+            cron = None
+    period = t.string("digest_period", DEFAULT_PERIOD)
     if period not in PERIODS:
-        raise ConfigError(f"`history.digest_period` must be one of {', '.join(PERIODS)}.")
-    return HistorySettings(
+        t.problems.add(f"`{t.where}.digest_period` must be one of {', '.join(PERIODS)}.")
+        period = DEFAULT_PERIOD
+    settings = HistorySettings(
         scan_interval=timedelta(minutes=interval) if interval else None,
-        retention=timedelta(days=number("retention_days", 35, 1)),
+        retention=timedelta(days=t.number("retention_days", 35, low=1)),
         digest_cron=cron,
         digest_period=period,
-        forecast_window=timedelta(hours=number("forecast_window_hours", 6, 0.25)),
-        material_percent=number("alert_material_percent", 2.0, 0.1),
+        forecast_window=timedelta(hours=t.number("forecast_window_hours", 6, low=0.25)),
+        material_percent=t.number("alert_material_percent", 2.0, low=0.1),
     )
+    t.finish()
+    return settings

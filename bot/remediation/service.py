@@ -11,23 +11,25 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from types import ModuleType
+from datetime import datetime, timedelta
 from typing import Any
 
+from bot.clock import utcnow
 from bot.errors import AioBotError, PreconditionFailed, UsageError
-from bot.remediation.approval import ApprovalPolicy
+from bot.gate import Caller, Effect, Gate, Refused
 from bot.remediation.executors import migrate, power_off, raise_limit, reboot
-from bot.remediation.executors.base import Executors, Say
+from bot.remediation.executors.base import Executor, Executors, Say
+from bot.remediation.narrator import QUIET, Narrator
 from bot.remediation.plan import Plan, Step, StepKind
 from bot.store.api import NewRequest, Request, State, Store
 
 log = logging.getLogger(__name__)
 SYSTEM = "aio-bot"
 
-EXECUTORS: dict[StepKind, ModuleType] = {
+EXECUTORS: dict[StepKind, Executor] = {
     StepKind.RAISE_LIMIT: raise_limit,
     StepKind.REBOOT: reboot,
     StepKind.MIGRATE: migrate,
@@ -42,7 +44,7 @@ def process_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-class RequestRefused(UsageError):
+class RequestRefused(Refused):
     """The button or command cannot act on this request (closed, expired, not allowed)."""
 
 
@@ -53,40 +55,51 @@ class Outcome:
     summary: str
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class Remediation:
     store: Store
     executors: Executors
-    policy: ApprovalPolicy
+    gate: Gate = field(default_factory=Gate)
     expiry: timedelta = DEFAULT_EXPIRY
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
     holder: str = field(default_factory=process_id)
     lease_ttl: float = LEASE_TTL
     _mine: set[int] = field(default_factory=set, repr=False)  # requests this process runs
+    _proposing: defaultdict[str, asyncio.Lock] = field(
+        default_factory=lambda: defaultdict(asyncio.Lock), repr=False)
 
-    async def propose(self, plan: Plan, requested_by: str, channel: str | None = None
+    async def propose(self, plan: Plan, caller: Caller | str, channel: str | None = None
                       ) -> Request:
+        """Store `plan` as a request waiting for approval, if the gate lets `caller` open one
+        more (one person's proposals are made one at a time, so a burst cannot pass the
+        per-user limit together)."""
+        who = _caller(caller, channel)
         if not plan.steps:
             raise UsageError(" ".join(plan.notes) or f"Nothing to do on {plan.host}.")
-        now = self.clock()
-        new = NewRequest(kind=_kind(plan), target=_target(plan), host=plan.host,
-                         params={"plan": plan.to_json()}, requested_by=requested_by,
-                         expires_at=now + self.expiry, channel=channel)
-        return await self.store.create(new, now=now)
+        async with self._proposing[who.user]:
+            await self.gate.authorize(who, Effect.PROPOSE)
+            now = self.clock()
+            new = NewRequest(kind=_kind(plan), target=_target(plan), host=plan.host,
+                             params={"plan": plan.to_json()}, requested_by=who.user,
+                             expires_at=now + self.expiry, channel=who.channel)
+            return await self.store.create(new, now=now)
 
-    async def approve(self, request_id: int, user: str, say: Say,
-                      on_start: Callable[[Request], Awaitable[None]] | None = None) -> Outcome:
-        """Approve and run. `on_start` is awaited once the request is running (after the
-        first step's preconditions held)."""
-        request = await self._open(request_id)
-        refusal = await self.policy.refusal(user, request.requested_by)
-        if refusal:
-            await self._audit(request, user, "approval-refused", {"reason": refusal})
-            raise RequestRefused(refusal)
+    async def open_proposals(self, user: str) -> list[Request]:
+        """`user`'s proposals still waiting for a decision (the gate's per-user limit)."""
+        proposed = await self.store.requests(states=frozenset({State.PROPOSED}), limit=1000)
+        return [r for r in proposed if r.requested_by == user and r.expires_at > self.clock()]
+
+    async def approve(self, request_id: int, caller: Caller | str,
+                      narrator: Narrator = QUIET) -> Outcome:
+        """Approve and run, telling `narrator` as it goes."""
+        who = _caller(caller)
+        request = await self._open(request_id, narrator)
+        try:
+            await self.gate.authorize(who, Effect.APPROVE, request)
+        except Refused as err:
+            await self._audit(request, who.user, "approval-refused", {"reason": str(err)})
+            raise RequestRefused(str(err)) from None
+        user = who.user
         if not await self.store.lease(_lease(request), self.holder, self.lease_ttl,
                                       self.clock()):
             raise RequestRefused(f"Request #{request.id} is being approved by someone else.")
@@ -94,35 +107,43 @@ class Remediation:
         try:
             approved = await self._move(request, State.PROPOSED, State.APPROVED, user,
                                         approved_by=user)
-            return await self._execute(approved, user, say, on_start)
+            return await self._execute(approved, user, narrator)
         finally:
             self._mine.discard(request.id)
             await self.store.release_lease(_lease(request), self.holder)
 
-    async def reject(self, request_id: int, user: str) -> Request:
+    async def reject(self, request_id: int, caller: Caller | str,
+                     narrator: Narrator = QUIET) -> Request:
         """The requester cancels; an approver rejects; nobody else may."""
-        request = await self._open(request_id)
-        if user == request.requested_by:
-            state = State.CANCELLED
-        elif await self.policy.refusal(user, request.requested_by) is None:
-            state = State.REJECTED
-        else:
-            raise RequestRefused("Only approvers or the requester can reject a request.")
-        return await self._move(request, State.PROPOSED, state, user,
-                                outcome=f"{state.value} by {user}")
+        who = _caller(caller)
+        request = await self._open(request_id, narrator)
+        try:
+            await self.gate.authorize(who, Effect.REJECT, request)
+        except Refused as err:
+            raise RequestRefused(str(err)) from None
+        user = who.user
+        state = State.CANCELLED if user == request.requested_by else State.REJECTED
+        rejected = await self._move(request, State.PROPOSED, state, user,
+                                    outcome=f"{state.value} by {user}")
+        await narrator.changed(rejected)
+        return rejected
 
     async def expire_due(self) -> list[Request]:
         return await self.store.expire_due(now=self.clock())
 
-    async def _open(self, request_id: int) -> Request:
+    async def _open(self, request_id: int, narrator: Narrator) -> Request:
+        """The request, while it waits for a decision; else RequestRefused (and the
+        narrator shown its current state, so that a stale message catches up)."""
         request = await self.store.get(request_id)
         if request is None:
             raise RequestRefused(f"There is no request #{request_id}.")
         if request.state is State.PROPOSED and self.clock() >= request.expires_at:
-            await self.store.expire_due(now=self.clock())
+            for expired in await self.store.expire_due(now=self.clock()):
+                await narrator.changed(expired)
             raise RequestRefused(f"Request #{request_id} expired at "
                                  f"{request.expires_at:%H:%M} UTC; propose it again.")
         if request.state is not State.PROPOSED:
+            await narrator.changed(request)
             who = f" by {request.approved_by}" if request.approved_by else ""
             raise RequestRefused(f"Request #{request_id} is already {request.state}{who}.")
         return request
@@ -172,14 +193,18 @@ class Remediation:
         return (f"Interrupted: the bot process running this request stopped after "
                 f"{len(done)} of {len(plan.steps)} step(s).{where}{before}")
 
-    async def _execute(self, request: Request, user: str, say: Say,
-                       on_start: Callable[[Request], Awaitable[None]] | None) -> Outcome:
-        """Run under the request's lease (taken by `approve`), renewed while it runs."""
+    async def _execute(self, request: Request, user: str, narrator: Narrator) -> Outcome:
+        """Run under the request's lease (taken by `approve`), renewed while it runs; the
+        narrator hears the start, each step and the end."""
         heartbeat = asyncio.create_task(self._heartbeat(request))
         try:
-            return await self._execute_steps(request, user, say, on_start)
+            outcome = await self._execute_steps(request, user, narrator)
         finally:
             heartbeat.cancel()
+        await narrator.changed(outcome.request)
+        await narrator.progress(outcome.request,
+                                ("Done: " if outcome.ok else "Failed: ") + outcome.summary)
+        return outcome
 
     async def _heartbeat(self, request: Request) -> None:
         while True:
@@ -190,8 +215,8 @@ class Remediation:
             except Exception:  # a store hiccup: the next beat tries again
                 log.exception("could not renew the lease of request %d", request.id)
 
-    async def _execute_steps(self, request: Request, user: str, say: Say,
-                             on_start: Callable[[Request], Awaitable[None]] | None) -> Outcome:
+    async def _execute_steps(self, request: Request, user: str,
+                             narrator: Narrator) -> Outcome:
         plan = Plan.from_json(request.params["plan"])
         try:
             await EXECUTORS[plan.steps[0].kind].check(plan.steps[0], self.executors)
@@ -200,8 +225,11 @@ class Remediation:
                                       {"refused": str(err)}, outcome=f"Refused: {err}")
             return Outcome(failed, False, f"Refused: {err} Nothing was changed.")
         running = await self._move(request, State.APPROVED, State.RUNNING, user)
-        if on_start is not None:
-            await on_start(running)
+        await narrator.changed(running, "Working on it; progress in the thread.")
+
+        async def say(text: str) -> None:
+            await narrator.progress(running, text)
+
         done: list[str] = []
         for number, step in enumerate(plan.steps, 1):
             error = await self._run_step(running, number, step, say, done)
@@ -264,3 +292,10 @@ def _target(plan: Plan) -> str:
     if len(plan.steps) == 1 and plan.steps[0].vm:
         return plan.steps[0].vm
     return plan.host
+
+
+def _caller(caller: Caller | str, channel: str | None = None) -> Caller:
+    """A Caller; a bare user name is a local (console) caller, as in the engine's tests."""
+    if isinstance(caller, Caller):
+        return caller
+    return Caller(caller, "console", channel)

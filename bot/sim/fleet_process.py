@@ -1,4 +1,7 @@
-"""The demo fleet, optionally grown with synthetic hosts (`--demo-hosts N`) for load tests."""
+"""The demo fleet in a child process (`aio-bot serve --demo`), optionally grown with
+synthetic hosts (`--demo-hosts N`) for load tests, or shared between bot processes through a
+manifest file (`AIO_DEMO_FLEET`). It hands the bot a `FleetSource`; the bot's services are
+built on it by `bot.services.open_services`, as for any fleet."""
 
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from bot.demo import DemoFleet
-from bot.esx.ssh import SshSettings, SshTransport
+from bot.esx.ssh import SshSettings
 from bot.inventory import HostEntry, Inventory
+from bot.services import FleetSource
 from bot.sim.vcenter import SimVCenter
 
 
@@ -27,9 +31,7 @@ class FleetProcess:
         self.extra_hosts = extra_hosts
         self.max_parallel = max_parallel
         self.manifest = manifest
-        self.inventory = Inventory([])
-        self.transport: SshTransport | None = None
-        self.vcenter: SimVCenter | None = None
+        self.source: FleetSource | None = None
         self._conn: Connection | None = None
         self._proc: BaseProcess | None = None
 
@@ -44,17 +46,15 @@ class FleetProcess:
             self._proc.start()
             child.close()
             ready = await asyncio.to_thread(self._conn.recv)
-        self.inventory = Inventory(HostEntry(n, a, p, cluster=c) for n, a, p, c in ready.hosts)
-        self.transport = SshTransport(SshSettings(known_hosts=Path(ready.known_hosts),
-                                                  password=ready.password,
-                                                  max_parallel=self.max_parallel))
-        self.vcenter = SimVCenter({k: Path(v) for k, v in ready.host_dirs.items()},
-                                  {n: c for n, _, _, c in ready.hosts})
+        inventory = Inventory(HostEntry(n, a, p, cluster=c) for n, a, p, c in ready.hosts)
+        ssh = SshSettings(known_hosts=Path(ready.known_hosts), password=ready.password,
+                          max_parallel=self.max_parallel)
+        vcenter = SimVCenter({k: Path(v) for k, v in ready.host_dirs.items()},
+                             {n: c for n, _, _, c in ready.hosts})
+        self.source = FleetSource(inventory, ssh, vcenter)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self.transport is not None:
-            await self.transport.close()
         if self._conn is not None:
             self._conn.close()  # the child sees EOF and stops its fleet
         if self._proc is not None:

@@ -12,9 +12,10 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import listeners
-from bot.slack.approvals import Approvals
+from bot.slack.approvals import RequestMessages
 from bot.slack.dedupe import delivery_key
 from bot.slack.runtime import Runtime
+from bot.slack.usergroups import UserGroups
 from bot.slack.views.alert import TOP_VMS
 from bot.slack.views.plan import APPROVE, REJECT
 from bot.slack.views.top import PROPOSE_FIX, REFRESH
@@ -42,8 +43,10 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, registry: Registry
     app.action(TOP_VMS)(on.top_vms)
     app.action(APPROVE)(on.approve)
     app.action(REJECT)(on.reject)
+    runtime.client = client
+    runtime.gate.group_members = UserGroups(client).members
     if runtime.remediation is not None:
-        runtime.approvals = Approvals(runtime.remediation, client)
+        runtime.requests = RequestMessages(runtime.remediation, client)
     app.event("app_mention")(on.mention)
     app.event("app_home_opened")(on.home_opened)
     app.event("message")(on.ignore)

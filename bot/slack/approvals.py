@@ -1,60 +1,39 @@
-"""Approve and Reject, from a button or from `/aio approve <id>`: the remediation service
-decides (approvers only, not the requester, once); this posts progress and the outcome in the
-request's thread and keeps its message up to date."""
+"""A request's Slack message and thread: the narrator that the remediation service tells as a
+change runs (progress in the request's thread, the message re-rendered on every change of
+state), and the sweep that expires proposals and ends what a stopped replica left running.
+
+Approve and Reject themselves are the `approve` and `reject` commands, run through the gate
+like every other command (`bot.slack.dispatch`)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.remediation.plan import Plan
-from bot.remediation.service import Remediation, RequestRefused
-from bot.slack.replies import Posted, Reply
-from bot.slack.views.help import notice_message
+from bot.remediation.service import Remediation
+from bot.slack.replies import Posted
 from bot.slack.views.plan import plan_message
-from bot.store.api import Request, State
+from bot.store.api import Request
 
 log = logging.getLogger(__name__)
+THREAD_TEXT_LIMIT = 3900
 
 
-class Approvals:
-    def __init__(self, remediation: Remediation, client: AsyncWebClient) -> None:
-        self.remediation = remediation
-        self.client = client
+@dataclass
+class RequestMessages:
+    """Where each request's message lives and how to keep it current."""
 
-    async def approve(self, request_id: int, user: str, reply: Reply,
-                      origin: Posted | None = None) -> None:
-        """`origin`: the message the button sat on, for a click that beat the store's record
+    remediation: Remediation
+    client: AsyncWebClient
+
+    def narrator(self, origin: Posted | None = None) -> SlackNarrator:
+        """`origin`: the message a button sat on, for a click that beat the store's record
         of where the plan was posted."""
-        request = await self.remediation.store.get(request_id)
-        where = _where(request) or origin
-
-        async def say(text: str) -> None:
-            await self._thread(where, text)
-
-        async def started(running: Request) -> None:
-            await self.show(running, note="Working on it; progress in the thread.", where=where)
-
-        try:
-            outcome = await self.remediation.approve(request_id, user, say, on_start=started)
-        except RequestRefused as err:
-            await reply.private(notice_message(str(err)))
-            await self._refresh(request_id)
-            return
-        await self.show(outcome.request, where=where)
-        await self._thread(where, ("Done: " if outcome.ok else "Failed: ") + outcome.summary)
-
-    async def reject(self, request_id: int, user: str, reply: Reply,
-                     origin: Posted | None = None) -> None:
-        try:
-            request = await self.remediation.reject(request_id, user)
-        except RequestRefused as err:
-            await reply.private(notice_message(str(err)))
-            await self._refresh(request_id)
-            return
-        await self.show(request, where=_where(request) or origin)
+        return SlackNarrator(self, origin)
 
     async def show(self, request: Request, note: str | None = None,
                    where: Posted | None = None) -> None:
@@ -69,6 +48,16 @@ class Approvals:
             log.warning("could not update request #%d's message: %s", request.id,
                         err.response.get("error"))
 
+    async def thread(self, where: Posted | None, text: str) -> None:
+        if where is None:
+            return
+        try:
+            await self.client.chat_postMessage(channel=where.channel, thread_ts=where.ts,
+                                               text=text[:THREAD_TEXT_LIMIT])
+        except SlackApiError as err:
+            log.warning("could not post in the request's thread: %s",
+                        err.response.get("error"))
+
     async def sweep(self) -> int:
         """Expire what is due, end what a stopped bot process left running, and say so on
         each request's message (and in its thread for the interrupted ones)."""
@@ -77,23 +66,22 @@ class Approvals:
         for request in expired + interrupted:
             await self.show(request)
         for request in interrupted:
-            await self._thread(_where(request), f"Failed: {request.outcome}")
+            await self.thread(_where(request), f"Failed: {request.outcome}")
         return len(expired) + len(interrupted)
 
-    async def _refresh(self, request_id: int) -> None:
-        request = await self.remediation.store.get(request_id)
-        if request is not None and request.state is not State.PROPOSED:
-            await self.show(request)
 
-    async def _thread(self, where: Posted | None, text: str) -> None:
-        if where is None:
-            return
-        try:
-            await self.client.chat_postMessage(channel=where.channel, thread_ts=where.ts,
-                                               text=text[:3900])
-        except SlackApiError as err:
-            log.warning("could not post in the request's thread: %s",
-                        err.response.get("error"))
+@dataclass
+class SlackNarrator:
+    """Progress lines in the request's thread; its message re-rendered when it changes."""
+
+    messages: RequestMessages
+    origin: Posted | None = None
+
+    async def progress(self, request: Request, text: str) -> None:
+        await self.messages.thread(_where(request) or self.origin, text)
+
+    async def changed(self, request: Request, note: str | None = None) -> None:
+        await self.messages.show(request, note, self.origin)
 
 
 def _where(request: Request | None) -> Posted | None:

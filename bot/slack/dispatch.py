@@ -1,5 +1,8 @@
-"""One `/aio` (or `@aio-bot`) invocation after its ack: check access, match the words, run the
-command, render, post. Every error ends as one friendly sentence to the caller."""
+"""One `/aio` invocation after its ack (a slash command, a mention or a button: all of them
+are words run as the clicker or sender): match the words, run the command through the gate
+(`commands.registry.invoke`), render, post. What a front end needs to know of a command
+comes from its declaration (`Command.streams_progress`, `Command.effect`), never from its
+name. Every error ends as one friendly sentence to the caller only."""
 
 from __future__ import annotations
 
@@ -10,24 +13,26 @@ from dataclasses import dataclass
 from bot import messages
 from bot.console.output import emit
 from bot.errors import AioBotError, HostError
-from bot.slack.access import may_use
+from bot.gate import Caller, Refused
 from bot.slack.progress import ScanProgress
-from bot.slack.replies import Reply
+from bot.slack.replies import Posted, Reply
 from bot.slack.runtime import Runtime
 from bot.slack.views.check import check_message
 from bot.slack.views.common import Message
 from bot.slack.views.help import error_message, help_message, notice_message, plain_message
-from bot.slack.views.plan import plan_message
+from bot.slack.views.plan import confirm_message, plan_message
 from bot.slack.views.scan import progress_message, scan_message
 from bot.slack.views.summary import summary_message
 from bot.slack.views.top import top_message
-from commands.approve import request_id
-from commands.params import hosts_in_scope
-from commands.registry import Args, Command, CommandUsageError, Registry
+from bot.store.api import State
+from commands.registry import Args, Command, CommandUsageError, Registry, invoke
 from commands.results import (
     CheckResult,
+    ConfirmResult,
     HelpResult,
+    OutcomeResult,
     PlanResult,
+    RequestResult,
     Result,
     ScanResult,
     SummaryResult,
@@ -35,19 +40,21 @@ from commands.results import (
 )
 
 log = logging.getLogger(__name__)
-# Commands that change hosts need the remediation service (a store, vCenter, approvers).
-CHANGE_COMMANDS = frozenset({"fix", "migrate", "raise-limit", "reboot", "power-off", "approve",
-                             "reject"})
 
 
 @dataclass
 class Invocation:
     words: str
-    user_id: str
-    channel_id: str | None
+    caller: Caller
     reply: Reply
     verb: str = "Asked by"  # "Refreshed by" for the Refresh button
     delivery: str | None = None  # the event or trigger ID (bot.slack.dedupe.delivery_key)
+    origin: Posted | None = None  # the message a button sat on
+    announce: bool = True  # say privately how a decision went (a button's message shows it)
+
+    @property
+    def user_id(self) -> str:
+        return self.caller.user
 
 
 async def execute(inv: Invocation, registry: Registry, runtime: Runtime) -> None:
@@ -58,13 +65,13 @@ async def execute(inv: Invocation, registry: Registry, runtime: Runtime) -> None
         if not await runtime.first_delivery(inv.delivery):
             name, outcome = "duplicate", "duplicate"  # another replica has it
             return
-        if not may_use(runtime.access, inv.user_id, inv.channel_id):
-            name, outcome = "refused", "refused"
-            await inv.reply.private(notice_message(messages.slack_refused()))
-            return
+        await runtime.learn_home_team()
         command, args = registry.match(inv.words or "help")
         name = command.name
         outcome = await _run(command, args, inv, runtime)
+    except Refused as err:
+        outcome = "refused"
+        await _tell(inv, notice_message(str(err)))
     except CommandUsageError as err:
         outcome = "usage"
         await _tell(inv, error_message(err.problem, err.command))
@@ -90,14 +97,11 @@ async def _tell(inv: Invocation, message: Message) -> None:
 
 
 async def _run(command: Command, args: Args, inv: Invocation, runtime: Runtime) -> str:
-    if command.name in CHANGE_COMMANDS and runtime.approvals is None:
-        await inv.reply.private(notice_message(messages.slack_no_changes()))
-        return "not_configured"
-    if command.name == "scan":
-        return await _scan(command, args, inv, runtime)
-    if command.name in ("approve", "reject"):
-        return await _decide(command, args, inv, runtime)
-    result = await command.handler(runtime.context(inv.user_id, channel=inv.channel_id), args)
+    narrator = runtime.requests.narrator(inv.origin) if runtime.requests else None
+    if command.streams_progress:
+        return await _streamed(command, args, inv, runtime)
+    ctx = runtime.context(inv.caller, narrator=narrator)
+    result = await invoke(command, args, ctx)
     if isinstance(result, PlanResult):
         await _post_plan(result, inv, runtime)
     else:
@@ -113,19 +117,9 @@ async def _post_plan(result: PlanResult, inv: Invocation, runtime: Runtime) -> N
                                                     posted.ts)
 
 
-async def _decide(command: Command, args: Args, inv: Invocation, runtime: Runtime) -> str:
-    if args.get("word") is not None:
-        raise command.usage("In Slack, approve or reject as yourself: "
-                            f"`{command.name} <id>`, or use the buttons.")
-    assert runtime.approvals is not None
-    decide = runtime.approvals.approve if command.name == "approve" else runtime.approvals.reject
-    await decide(request_id(args), inv.user_id, inv.reply)
-    return "ok"
-
-
 async def deliver(result: Result, inv: Invocation) -> None:
     if isinstance(result, HelpResult):
-        message = help_message(slack_help(result))
+        message = help_message(result)
         await (inv.reply.private(message) if inv.reply.help_is_private
                else inv.reply.public(message))
     elif isinstance(result, TopResult):
@@ -136,33 +130,46 @@ async def deliver(result: Result, inv: Invocation) -> None:
         await inv.reply.public(scan_message(result, 0.0, inv.user_id, inv.words))
     elif isinstance(result, SummaryResult):  # the chart goes to the message's thread
         await inv.reply.public(summary_message(result, inv.user_id, inv.words))
+    elif isinstance(result, ConfirmResult):  # the same confirmation the button has
+        await inv.reply.private(confirm_message(result.request, result.plan))
+    elif isinstance(result, OutcomeResult | RequestResult):
+        await _decided(result, inv)
     else:  # results without a Block Kit view yet (audit): the console's text
         await inv.reply.public(plain_message(emit(result, "table"), inv.user_id, inv.words))
 
 
-def slack_help(result: HelpResult) -> HelpResult:
-    """The commands Slack runs (all of them; change commands explain when not set up)."""
-    return result
+async def _decided(result: OutcomeResult | RequestResult, inv: Invocation) -> None:
+    """The request's own message and thread already say it; a typed command gets a line."""
+    if not inv.announce:
+        return
+    request = result.outcome.request if isinstance(result, OutcomeResult) else result.request
+    state = "ended: " + request.state.value if request.state is not State.PROPOSED else "open"
+    await inv.reply.private(notice_message(
+        f"Request #{request.id} {state}; its message and thread have the details."))
 
 
-async def _scan(command: Command, args: Args, inv: Invocation, runtime: Runtime) -> str:
-    scope, hosts = hosts_in_scope(runtime.context(inv.user_id), args.get("scope"))
+async def _streamed(command: Command, args: Args, inv: Invocation, runtime: Runtime) -> str:
+    """A command that reports progress as hosts answer: one message, edited as it goes."""
+    what = " ".join(inv.words.split()[1:]) or "all"
 
     def render(done: int, total: int, failed: int) -> Message:
-        return progress_message(scope, done, total, failed, inv.user_id, inv.words)
+        return progress_message(what, done, total, failed, inv.user_id, inv.words)
 
-    posted = await inv.reply.public(render(0, len(hosts), 0))
-    progress = ScanProgress(inv.reply, posted, render, runtime.progress_interval)
+    progress = ScanProgress(inv.reply, None, render, runtime.progress_interval,
+                            post_first=True)
     started = time.monotonic()
     try:
-        result = await command.handler(runtime.context(inv.user_id, progress), args)
+        result = await invoke(command, args, runtime.context(inv.caller, progress))
     finally:
         await progress.finish()
     seconds = time.monotonic() - started
+    posted = progress.posted
+    if not isinstance(result, ScanResult):
+        await deliver(result, inv)
+        return "ok"
     runtime.metrics.scan.observe(seconds)
-    assert isinstance(result, ScanResult)
     if result.failures:
-        runtime.metrics.ssh_error("scan", len(result.failures))
+        runtime.metrics.ssh_error(command.name, len(result.failures))
     final = scan_message(result, seconds, inv.user_id, inv.words)
     await (inv.reply.update(posted, final) if posted else inv.reply.public(final))
     return "partial" if result.failures else "ok"

@@ -1,18 +1,22 @@
-"""The listeners: ack, then hand the work to `dispatch.execute` in the background."""
+"""The listeners: ack, then hand the work to `dispatch.execute` in the background. Every
+listener turns what Slack sent into words and a caller (user, channel, workspace, direct
+message or not): buttons run the same commands as typed words, through the same gate."""
 
 from __future__ import annotations
 
 import logging
 import re
+import shlex
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
+from bot.gate import Caller
 from bot.history.glance import fleet_at_a_glance
 from bot.slack.dedupe import delivery_key
-from bot.slack.dispatch import Invocation, execute, slack_help
+from bot.slack.dispatch import Invocation, execute
 from bot.slack.replies import ButtonReply, Posted, Reply, SlashReply, ThreadReply
 from bot.slack.runtime import Runtime
 from bot.slack.views.help import notice_message
@@ -23,6 +27,7 @@ from commands.results import HelpResult
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 REFRESHABLE = ("top", "check")
+MAX_ID_DIGITS = 9  # request IDs in button values: bounded before they are numbers
 
 
 class Listeners:
@@ -32,16 +37,19 @@ class Listeners:
 
     async def slash(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        channel, user = str(body.get("channel_id", "")), str(body.get("user_id", ""))
+        channel = str(body.get("channel_id", ""))
+        caller = self._caller(body, str(body.get("user_id", "")), channel,
+                              str(body.get("user_team_id") or body.get("team_id") or ""),
+                              direct=_is_dm(channel, body.get("channel_name")))
         reply = SlashReply(client, channel, self.runtime.poster, str(body["response_url"]))
-        self._execute(body, str(body.get("text", "")).strip(), user, channel, reply)
+        self._execute(body, str(body.get("text", "")).strip(), caller, reply)
 
     async def refresh(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        words = str(body["actions"][0].get("value", ""))
+        words = _value(body)
         reply = self._button_reply(body, client)
         if words.split()[:1] and words.split()[0].lower() in REFRESHABLE:
-            self._execute(body, words, _user(body), reply.channel, reply, verb="Refreshed by")
+            self._execute(body, words, self._clicker(body, reply), reply, verb="Refreshed by")
         else:
             self.runtime.spawn(reply.private(notice_message(messages.slack_not_refreshable())))
 
@@ -49,50 +57,51 @@ class Listeners:
                           client: AsyncWebClient) -> None:
         """`fix <host>` as the clicker: the plan is posted as a new message in the channel."""
         await ack()
-        host = str(body["actions"][0].get("value", ""))
         button = self._button_reply(body, client)
         reply = SlashReply(client, button.channel, self.runtime.poster, button.response_url)
-        self._execute(body, f"fix {host}", _user(body), button.channel, reply)
+        self._execute(body, _words("fix", _value(body)), self._clicker(body, button), reply)
 
     async def top_vms(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """An alert's `Top VMs`: `top <host>` as the clicker, answered in the alert's thread."""
         await ack()
-        host = str(body["actions"][0].get("value", ""))
         button = self._button_reply(body, client)
         reply: Reply
         if button.message_ts:
             reply = ThreadReply(client, button.channel, _user(body), button.message_ts)
         else:
             reply = SlashReply(client, button.channel, self.runtime.poster, button.response_url)
-        self._execute(body, f"top {host}", _user(body), button.channel, reply)
+        self._execute(body, _words("top", _value(body)), self._clicker(body, button), reply)
 
     async def approve(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """`approve <id> confirm` as the clicker (Slack showed the button's confirmation)."""
         await ack()
-        self._decide(body, client, approve=True)
+        self._decide(body, client, "approve {} confirm")
 
     async def reject(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        self._decide(body, client, approve=False)
+        self._decide(body, client, "reject {}")
 
-    def _decide(self, body: dict[str, Any], client: AsyncWebClient, *, approve: bool) -> None:
+    def _decide(self, body: dict[str, Any], client: AsyncWebClient, template: str) -> None:
         reply = self._button_reply(body, client)
-        approvals = self.runtime.approvals
-        value = str(body["actions"][0].get("value", ""))
-        if approvals is None or not value.isdigit():
-            self.runtime.spawn(reply.private(notice_message(messages.slack_no_changes())))
+        value = _value(body)
+        if not (value.isascii() and value.isdigit() and len(value) <= MAX_ID_DIGITS):
+            self.runtime.spawn(reply.private(notice_message(messages.slack_not_refreshable())))
             return
-        decide = approvals.approve if approve else approvals.reject
         origin = Posted(reply.channel, reply.message_ts) if reply.message_ts else None
-        self.runtime.spawn(decide(int(value), _user(body), reply, origin))
+        self._execute(body, template.format(int(value)), self._clicker(body, reply), reply,
+                      origin=origin, announce=False)
 
     async def mention(self, ack: AsyncAck, event: dict[str, Any], body: dict[str, Any],
                       client: AsyncWebClient) -> None:
         await ack()
-        channel, user = str(event.get("channel", "")), str(event.get("user", ""))
+        channel = str(event.get("channel", ""))
+        team = str(event.get("user_team") or event.get("team") or body.get("team_id") or "")
+        caller = self._caller(body, str(event.get("user", "")), channel, team,
+                              direct=event.get("channel_type") == "im" or _is_dm(channel, None))
         thread_ts = str(event.get("thread_ts") or event.get("ts"))
         words = " ".join(MENTION.sub(" ", str(event.get("text", ""))).split())
-        reply = ThreadReply(client, channel, user, thread_ts)
-        self._execute(body, words, user, channel, reply)
+        reply = ThreadReply(client, channel, caller.user, thread_ts)
+        self._execute(body, words, caller, reply)
 
     async def home_opened(self, ack: AsyncAck, event: dict[str, Any],
                           client: AsyncWebClient) -> None:
@@ -103,7 +112,7 @@ class Listeners:
 
     async def _publish_home(self, client: AsyncWebClient, user_id: str) -> None:
         """The fleet at a glance from the store (never a scan), then the commands."""
-        commands = slack_help(HelpResult([c.help_entry() for c in self.registry]))
+        commands = HelpResult([c.help_entry() for c in self.registry])
         store = self.runtime.history_store
         glance = None
         if store is not None:
@@ -113,12 +122,25 @@ class Listeners:
     async def ignore(self, ack: AsyncAck) -> None:
         await ack()
 
-    def _execute(self, body: dict[str, Any], words: str, user: str, channel: str, reply: Reply,
-                 verb: str = Invocation.verb) -> None:
-        """Run `words` in the background, as `user`, answered through `reply`; `body`'s
+    def _execute(self, body: dict[str, Any], words: str, caller: Caller, reply: Reply, *,
+                 verb: str = Invocation.verb, origin: Posted | None = None,
+                 announce: bool = True) -> None:
+        """Run `words` in the background, as `caller`, answered through `reply`; `body`'s
         delivery key lets a replica drop a delivery another one took."""
-        inv = Invocation(words, user, channel, reply, verb=verb, delivery=delivery_key(body))
+        inv = Invocation(words, caller, reply, verb=verb, delivery=delivery_key(body),
+                         origin=origin, announce=announce)
         self.runtime.spawn(execute(inv, self.registry, self.runtime))
+
+    def _caller(self, body: dict[str, Any], user: str, channel: str, team: str, *,
+                direct: bool) -> Caller:
+        return Caller(user, "slack", channel or None, team or None, direct)
+
+    def _clicker(self, body: dict[str, Any], reply: ButtonReply) -> Caller:
+        user = body.get("user") or {}
+        team = str(user.get("team_id") or (body.get("team") or {}).get("id") or "")
+        channel = body.get("channel") or {}
+        return self._caller(body, str(user.get("id", "")), reply.channel, team,
+                            direct=_is_dm(reply.channel, channel.get("name")))
 
     def _button_reply(self, body: dict[str, Any], client: AsyncWebClient) -> ButtonReply:
         container = body.get("container") or {}
@@ -132,3 +154,16 @@ def _user(body: dict[str, Any]) -> str:
     return str((body.get("user") or {}).get("id", ""))
 
 
+def _value(body: dict[str, Any]) -> str:
+    return str(body["actions"][0].get("value", ""))
+
+
+def _words(command: str, value: str) -> str:
+    """A command with a host named by a button: quoted, so that it stays one word."""
+    return f"{command} {shlex.quote(value)}"
+
+
+def _is_dm(channel: str, channel_name: object) -> bool:
+    """A direct message with the bot: IDs of DMs start with D (slash commands also say
+    `directmessage`)."""
+    return channel.startswith("D") or channel_name == "directmessage"

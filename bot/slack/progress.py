@@ -22,9 +22,13 @@ class ScanProgress:
     """The `progress` callback of a scan (see `commands.context.Context.progress`)."""
 
     def __init__(self, reply: Reply, posted: Posted | None, render: Render, interval: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *, post_first: bool = False
+                 ) -> None:
+        """`post_first`: no message yet; the first host's answer posts it (so that a command
+        refused before any host is asked leaves no progress message behind)."""
         self._reply = reply
         self._posted = posted
+        self._post_first = post_first and posted is None
         self._render = render
         self._interval = interval
         self._clock = clock
@@ -36,6 +40,11 @@ class ScanProgress:
     async def __call__(self, done: int, total: int, outcome: ScanOutcome) -> None:
         if isinstance(outcome, HostFailure):
             self.failed += 1
+        if self._post_first:
+            self._post_first = False
+            message = self._render(done, total, self.failed)
+            self._pending = asyncio.get_running_loop().create_task(self._open(message))
+            return
         if self._posted is None or done >= total:
             return
         if self._pending is not None and not self._pending.done():
@@ -53,6 +62,17 @@ class ScanProgress:
             self.updates += 1
         except SlackApiError as err:
             log.warning("progress update failed: %s", err.response.get("error"))
+
+    @property
+    def posted(self) -> Posted | None:
+        return self._posted
+
+    async def _open(self, message: Message) -> None:
+        try:
+            self._posted = await self._reply.public(message)
+            self._last = self._clock()
+        except SlackApiError as err:
+            log.warning("progress message failed: %s", err.response.get("error"))
 
     async def finish(self) -> None:
         """Wait for an edit in flight, so that it cannot land after the final message."""

@@ -20,19 +20,17 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
-from bot.config import SlackAccess, demo_remediation, load_config, ssh_password
+from bot.config import SlackAccess, demo_remediation, load_config
+from bot.demo import DEMO_POLL_SECONDS, demo_config
 from bot.errors import ConfigError
-from bot.esx.collect import scan_concurrency
-from bot.esx.ssh import SshSettings, SshTransport
 from bot.history.settings import HistorySettings
-from bot.remediation.setup import open_remediation, pyvmomi_vcenter
+from bot.services import Services, open_services
+from bot.sim.fleet_process import FleetProcess
 from bot.slack.app import build_app
 from bot.slack.client import api_url, slack_client
-from bot.slack.fleet import FleetProcess
-from bot.slack.history_jobs import describe, start_history, wanted
+from bot.slack.history_jobs import describe, start_history
 from bot.slack.runtime import Runtime
 from bot.slack.server import EVENTS_PATH, start_site, web_app
-from bot.store import open_store, store_url
 from bot.threads import default_workers, started_pool
 from commands.catalog import build_registry
 
@@ -84,6 +82,7 @@ async def serve(opts: Options) -> int:
                 slack_client(secrets["SLACK_BOT_TOKEN"], api_url()) as client):
         app = build_app(client=client, signing_secret=secrets["SLACK_SIGNING_SECRET"],
                         registry=build_registry(), runtime=runtime)
+        await runtime.learn_home_team()
         runtime.start_sweeper()
         history = _start_history(runtime, client)
         runner = await start_site(web_app(runtime, app), opts.host, opts.port)
@@ -106,6 +105,7 @@ async def socket(opts: Options) -> int:
                 slack_client(secrets["SLACK_BOT_TOKEN"], api_url()) as client):
         app = build_app(client=client, signing_secret=os.environ.get("SLACK_SIGNING_SECRET", ""),
                         registry=build_registry(), runtime=runtime)
+        await runtime.learn_home_team()
         handler = AsyncSocketModeHandler(app, secrets["SLACK_APP_TOKEN"])  # inside the loop
         runtime.start_sweeper()
         history = _start_history(runtime, client)
@@ -126,69 +126,43 @@ async def socket(opts: Options) -> int:
 
 
 @asynccontextmanager
-async def runtime_for(opts: Options) -> AsyncIterator[Runtime]:
-    """The demo fleet (`--demo`) or the configured inventory, closed at the end."""
-    if opts.demo:
-        async with _demo_runtime(opts) as runtime:
+async def runtime_for(opts: Options, env: Mapping[str, str] = os.environ
+                      ) -> AsyncIterator[Runtime]:
+    """The bot's services (`bot.services.open_services`) on the configured inventory, or on
+    the demo fleet with `--demo`, behind the Slack front end's runtime; closed at the end."""
+    async with (_demo_services(opts, env) if opts.demo
+                else open_services(load_config(env=env), env)) as services:
+        runtime = Runtime(services)
+        try:
             yield runtime
-        return
-    config = load_config()
-    transport = SshTransport(SshSettings(
-        known_hosts=config.ssh.known_hosts, password=ssh_password(),
-        key_file=config.ssh.key_file, connect_timeout=config.ssh.connect_timeout,
-        command_timeout=config.ssh.command_timeout, max_parallel=config.ssh.max_parallel))
-    runtime = Runtime(config.inventory, transport, config.thresholds, config.slack,
-                      concurrency=scan_concurrency(config.ssh.max_parallel),
-                      history=config.history)
-    if config.vcenter is not None:
-        runtime.vcenter = pyvmomi_vcenter(config.vcenter)
-        runtime.sweep_interval = config.remediation.sweep_seconds
-        runtime.remediation = await open_remediation(
-            store_url(), runtime.vcenter, config.inventory, transport,
-            approvers=config.slack.approvers, thresholds=config.thresholds,
-            settings=config.remediation)
-    elif wanted(config.history):  # the history needs a store even without remediation
-        runtime.store = open_store(store_url())
-        await runtime.store.migrate()
-    try:
-        yield runtime
-    finally:
-        await _close(runtime)
-        await transport.close()
+        finally:
+            await runtime.close()
 
 
 @asynccontextmanager
-async def _demo_runtime(opts: Options) -> AsyncIterator[Runtime]:
+async def _demo_services(opts: Options, env: Mapping[str, str]) -> AsyncIterator[Services]:
     """The demo fleet (in a child process, or shared through `AIO_DEMO_FLEET`), its vCenter
     stand-in, a store (`AIO_BOT_DB`, else a temporary SQLite file) and the approvers in
-    `AIO_BOT_APPROVERS` (comma-separated Slack user IDs). Background scans only with
-    `--scan-every SECONDS`; alerts go to `--incident-channel` or `AIO_BOT_INCIDENT_CHANNEL`."""
-    parallel = int(os.environ.get("AIO_DEMO_SSH_PARALLEL") or DEMO_SSH_PARALLEL)
-    manifest = os.environ.get("AIO_DEMO_FLEET")
-    approvers = tuple(a.strip() for a in os.environ.get("AIO_BOT_APPROVERS", "").split(",")
+    `AIO_BOT_APPROVERS` (comma-separated Slack user IDs or user group IDs). Background scans
+    only with `--scan-every SECONDS`; alerts go to `--incident-channel` or
+    `AIO_BOT_INCIDENT_CHANNEL`."""
+    parallel = int(env.get("AIO_DEMO_SSH_PARALLEL") or DEMO_SSH_PARALLEL)
+    manifest = env.get("AIO_DEMO_FLEET")
+    approvers = tuple(a.strip() for a in env.get("AIO_BOT_APPROVERS", "").split(",")
                       if a.strip())
+    incident = opts.incident_channel or env.get("AIO_BOT_INCIDENT_CHANNEL", "").strip() or None
+    history = HistorySettings(scan_interval=timedelta(seconds=opts.scan_every)
+                              if opts.scan_every else None)
+    config = demo_config(approvers, access=SlackAccess(approvers=approvers,
+                                                       incident_channel=incident),
+                         remediation=demo_remediation(env), history=history)
     with tempfile.TemporaryDirectory(prefix="aio-bot-serve-") as tmp:
-        url = os.environ.get("AIO_BOT_DB") or str(Path(tmp) / "aio-bot.db")
-        async with FleetProcess(opts.demo_hosts, parallel,
-                                Path(manifest) if manifest else None) as fleet:
-            assert fleet.transport is not None and fleet.vcenter is not None
-            incident = (opts.incident_channel
-                        or os.environ.get("AIO_BOT_INCIDENT_CHANNEL", "").strip() or None)
-            history = HistorySettings(scan_interval=timedelta(seconds=opts.scan_every)
-                                      if opts.scan_every else None)
-            runtime = Runtime(fleet.inventory, fleet.transport, vcenter=fleet.vcenter,
-                              access=SlackAccess(approvers=approvers,
-                                                 incident_channel=incident),
-                              history=history, concurrency=scan_concurrency(parallel))
-            settings = demo_remediation()
-            runtime.sweep_interval = settings.sweep_seconds
-            runtime.remediation = await open_remediation(
-                url, fleet.vcenter, fleet.inventory, fleet.transport, approvers=approvers,
-                thresholds=runtime.thresholds, settings=settings, poll_interval=0.5)
-            try:
-                yield runtime
-            finally:
-                await _close(runtime)
+        url = env.get("AIO_BOT_DB") or str(Path(tmp) / "aio-bot.db")
+        async with (FleetProcess(opts.demo_hosts, parallel,
+                                 Path(manifest) if manifest else None) as fleet,
+                    open_services(config, env, fleet=fleet.source, store_url=url,
+                                  poll_interval=DEMO_POLL_SECONDS) as services):
+            yield services
 
 
 def _start_history(runtime: Runtime, client: AsyncWebClient) -> str | None:
@@ -198,16 +172,6 @@ def _start_history(runtime: Runtime, client: AsyncWebClient) -> str | None:
         return None
     where = runtime.access.incident_channel or "no incident channel: alerts not posted"
     return f"history: {describe(runtime.history)} (alerts: {where})"
-
-
-async def _close(runtime: Runtime) -> None:
-    await runtime.close()
-    if runtime.store is not None:
-        await runtime.store.close()
-    if runtime.remediation is not None:
-        await runtime.remediation.store.close()
-    if runtime.vcenter is not None:
-        await runtime.vcenter.close()
 
 
 async def _until_stopped() -> None:

@@ -1,6 +1,6 @@
-"""What the Slack app runs on: the inventory and transport (demo fleet or configured hosts),
-thresholds, who may use it, and the per-process helpers (metrics, dedupe, response_url
-poster, background tasks)."""
+"""What the Slack app runs on: the bot's services (one assembly, `bot.services`) and the
+per-process helpers of the Slack front end (metrics, dedupe, response_url poster, request
+messages, background tasks)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,23 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.assess import Thresholds
 from bot.config import SlackAccess
 from bot.esx.collect import Progress
 from bot.esx.transport import Transport
+from bot.gate import Caller, Gate
 from bot.history.schedule import Scheduler
 from bot.history.settings import HistorySettings
 from bot.inventory import Inventory
+from bot.remediation.narrator import Narrator
 from bot.remediation.service import Remediation
-from bot.slack.approvals import Approvals
+from bot.services import Services
+from bot.slack.approvals import RequestMessages
 from bot.slack.dedupe import SeenKeys
 from bot.slack.metrics import Metrics
 from bot.slack.poster import ResponsePoster
@@ -30,46 +35,97 @@ from commands.context import Context
 log = logging.getLogger(__name__)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 @dataclass
 class Runtime:
-    inventory: Inventory
-    transport: Transport
-    thresholds: Thresholds = field(default_factory=Thresholds)
-    access: SlackAccess = field(default_factory=SlackAccess)
-    concurrency: int = 32
+    """The Slack front end's state around the bot's services (`bot.services`): metrics,
+    dedupe, the response_url poster, request messages, background tasks."""
+
+    services: Services
     progress_interval: float = 3.0  # seconds between two progress edits of a scan message
     metrics: Metrics = field(default_factory=Metrics)
     seen: SeenKeys = field(default_factory=SeenKeys)
     poster: ResponsePoster = field(default_factory=ResponsePoster)
-    vcenter: VCenter | None = None
-    remediation: Remediation | None = None
-    approvals: Approvals | None = None  # set by build_app (it needs the Web API client)
-    sweep_interval: float = 60.0  # seconds between two expiry sweeps of proposed requests
-    history: HistorySettings = field(default_factory=HistorySettings)  # [history]
-    store: Store | None = None  # the history's store when there is no remediation service
+    requests: RequestMessages | None = None  # set by build_app (it needs the Web API client)
+    client: AsyncWebClient | None = None  # the Web API client (set by build_app)
     scheduler: Scheduler | None = None  # background scans and digests (start_scheduler)
-    clock: Callable[[], datetime] = _utcnow  # "now" for commands, App Home and the scheduler
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
     _scheduler_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
-    def context(self, caller: str, progress: Progress | None = None,
-                channel: str | None = None) -> Context:
-        return Context(self.inventory, self.transport, self.thresholds, caller=caller,
-                       concurrency=self.concurrency, progress=progress, vcenter=self.vcenter,
-                       remediation=self.remediation, channel=channel, clock=self.clock,
-                       store=self.history_store)
+    @property
+    def inventory(self) -> Inventory:
+        return self.services.inventory
+
+    @property
+    def transport(self) -> Transport:
+        return self.services.transport
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self.services.thresholds
+
+    @property
+    def access(self) -> SlackAccess:
+        return self.services.config.slack
+
+    @property
+    def gate(self) -> Gate:
+        return self.services.gate
+
+    @property
+    def concurrency(self) -> int:
+        return self.services.concurrency
+
+    @property
+    def vcenter(self) -> VCenter | None:
+        return self.services.vcenter
+
+    @property
+    def remediation(self) -> Remediation | None:
+        return self.services.remediation
+
+    @property
+    def history(self) -> HistorySettings:
+        return self.services.history
+
+    @property
+    def sweep_interval(self) -> float:
+        """Seconds between two sweeps of expired and interrupted requests."""
+        return self.services.config.remediation.sweep_seconds
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """"now" for commands, App Home and the scheduler (the services' clock)."""
+        return self.services.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], datetime]) -> None:
+        self.services.clock = clock
+
+    def context(self, caller: Caller, progress: Progress | None = None,
+                narrator: Narrator | None = None) -> Context:
+        return self.services.context(caller, progress=progress, narrator=narrator)
 
     @property
     def history_store(self) -> Store | None:
-        """Where snapshots, incidents and job firings live: the remediation service's store,
-        else `store`."""
-        if self.remediation is not None:
-            return self.remediation.store
-        return self.store
+        """Where requests, snapshots, incidents and job firings live."""
+        return self.services.store
+
+    async def learn_home_team(self) -> None:
+        """The workspace the bot is installed in, for the gate, from `auth.test` (asked
+        once). Until it is known, requests from any workspace not in `allowed_teams` are
+        refused: the gate fails closed."""
+        if self.gate.home_team is not None or self.client is None:
+            return
+        try:
+            answer = await self.client.auth_test()
+        except Exception as err:
+            log.warning("auth.test failed (%s): the workspace is not known yet",
+                        type(err).__name__)
+            return
+        team = answer.get("team_id")
+        if isinstance(team, str) and team:
+            self.gate.home_team = team
 
     async def first_delivery(self, key: str | None) -> bool:
         """Whether no other replica took this Slack delivery (this one's own repeats are
@@ -110,13 +166,13 @@ class Runtime:
 
     def start_sweeper(self) -> None:
         """Expire proposed requests past their time and say so on their messages."""
-        if self.approvals is not None:
-            self.spawn(self._sweep(self.approvals))
+        if self.requests is not None:
+            self.spawn(self._sweep(self.requests))
 
-    async def _sweep(self, approvals: Approvals) -> None:
+    async def _sweep(self, requests: RequestMessages) -> None:
         while True:
             try:
-                await approvals.sweep()
+                await requests.sweep()
             except Exception:  # a store hiccup must not end the sweeper
                 log.exception("expiry sweep failed")
             await asyncio.sleep(self.sweep_interval)

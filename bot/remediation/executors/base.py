@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from bot.assess import Thresholds
+from bot.clock import utcnow
 from bot.esx.collect import collect_host
 from bot.esx.report import HostReport
 from bot.esx.transport import Transport
@@ -22,9 +23,6 @@ from bot.vsphere.api import VCenter
 
 Say = Callable[[str], Awaitable[None]]
 
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -37,7 +35,7 @@ class Executors:
     task_timeout: float = 600.0
     reboot_timeout: float = 1200.0
     poll_interval: float = 5.0
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     async def report(self, host: str) -> HostReport:

@@ -46,6 +46,13 @@ def plan_message(request: Request, plan: Plan, note: str | None = None) -> Messa
     return Message.build(text, blocks)
 
 
+def confirm_message(request: Request, plan: Plan) -> Message:
+    """`/aio approve <id>` on a plan that interrupts guests: the plan, privately, with the
+    same buttons (and confirmation dialog) as its message in the channel."""
+    return plan_message(request, plan, "This interrupts guests: press Approve and confirm "
+                                       "to run it.")
+
+
 def step_text(number: int, step: Step) -> str:
     what = f"{step.kind.value} *{esc(step.vm or step.host)}*"
     if step.target:

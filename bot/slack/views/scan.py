@@ -19,11 +19,12 @@ FAILURES_SHOWN = 10
 
 def progress_message(scope: str, done: int, total: int, failed: int, user_id: str,
                      words: str) -> Message:
-    share = done / total if total else 1.0
+    share = done / total if total else 0.0
+    answered = (f"{done} of {total} host(s) answered" if total else "starting")
     line = (f":hourglass_flowing_sand: Scanning *{esc(scope)}*: `{bar(share)}` "
-            f"{done} of {total} host(s) answered" + (f", {failed} failed" if failed else ""))
+            f"{answered}" + (f", {failed} failed" if failed else ""))
     blocks = [SectionBlock(text=mrkdwn(line)), asked_by(user_id, words)]
-    return Message.build(f"Scanning {esc(scope)}: {done} of {total} host(s) answered", blocks)
+    return Message.build(f"Scanning {esc(scope)}: {answered}", blocks)
 
 
 def scan_message(result: ScanResult, seconds: float, user_id: str, words: str) -> Message:

@@ -1,0 +1,163 @@
+"""The one assembly: `open_services(config)` builds the running bot from configuration and
+environment (inventory, SSH transport, vCenter, store, remediation service, history, the
+gate) and closes it at the end. The CLI, the console, `aio-bot serve`, `aio-bot socket` and
+the demo all use it; a front end adds only its own I/O.
+
+    async with open_services(load_config()) as services:
+        ctx = services.context(Caller("U0ALICE", "slack", channel="C0INCIDENT"))
+
+Where the hosts are: the configured inventory, or a `FleetSource` (the simulated demo fleet,
+in this process or a child) with its own SSH settings and vCenter stand-in."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.assess import Thresholds
+from bot.clock import utcnow
+from bot.config import Config, VCenterConfig, ssh_password, vcenter_password
+from bot.esx.collect import Progress, scan_concurrency
+from bot.esx.ssh import SshSettings, SshTransport
+from bot.esx.transport import Transport
+from bot.gate import Caller, Gate, GroupMembers
+from bot.history.settings import HistorySettings
+from bot.inventory import Inventory
+from bot.remediation.executors.base import Executors
+from bot.remediation.narrator import Narrator
+from bot.remediation.service import Remediation
+from bot.store import ENV_VAR, StoreError, open_store
+from bot.store.api import Store
+from bot.vsphere.api import VCenter
+from commands.context import Context
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FleetSource:
+    """Hosts that are not the configuration's: the demo fleet's inventory, how to reach its
+    simulated hosts, and its vCenter stand-in."""
+
+    inventory: Inventory
+    ssh: SshSettings
+    vcenter: VCenter | None = None
+
+
+@dataclass
+class Services:
+    """The running bot's parts. Built only by `open_services`."""
+
+    config: Config
+    inventory: Inventory
+    transport: Transport
+    gate: Gate
+    concurrency: int
+    vcenter: VCenter | None = None
+    store: Store | None = None
+    remediation: Remediation | None = None
+    clock: Callable[[], datetime] = utcnow
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self.config.thresholds
+
+    @property
+    def history(self) -> HistorySettings:
+        return self.config.history
+
+    def context(self, caller: Caller, *, progress: Progress | None = None,
+                narrator: Narrator | None = None) -> Context:
+        """What one command run by `caller` may use."""
+        return Context(self.inventory, self.transport, self.thresholds, caller=caller.user,
+                       concurrency=self.concurrency, progress=progress, clock=self.clock,
+                       vcenter=self.vcenter, remediation=self.remediation, store=self.store,
+                       channel=caller.channel, narrator=narrator, front=caller.front,
+                       team=caller.team, direct=caller.direct, gate_=self.gate)
+
+
+def ssh_settings(config: Config, env: Mapping[str, str] = os.environ) -> SshSettings:
+    """SSH settings from `[ssh]` and `AIO_SSH_PASSWORD`: built here, and only here."""
+    ssh = config.ssh
+    return SshSettings(known_hosts=ssh.known_hosts, password=ssh_password(env),
+                       key_file=ssh.key_file, connect_timeout=ssh.connect_timeout,
+                       command_timeout=ssh.command_timeout, max_parallel=ssh.max_parallel)
+
+
+def pyvmomi_vcenter(config: VCenterConfig, env: Mapping[str, str] = os.environ) -> VCenter:
+    """The real vCenter from [vcenter] and AIO_VCENTER_PASSWORD (no connection yet)."""
+    from bot.vsphere.client import PyVmomiVCenter
+    from bot.vsphere.settings import VCenterSettings
+
+    return PyVmomiVCenter(VCenterSettings(
+        host=config.host, user=config.user, password=vcenter_password(env), port=config.port,
+        ca_file=config.ca_file, pinned_sha256=config.pinned_sha256, insecure=config.insecure))
+
+
+def wants_store(config: Config, env: Mapping[str, str], has_vcenter: bool) -> bool:
+    """A store is opened when one is named (`AIO_BOT_DB`), or changes or history need it."""
+    history = config.history
+    return (bool(env.get(ENV_VAR, "").strip()) or has_vcenter
+            or history.scan_interval is not None or bool(history.digest_cron))
+
+
+@asynccontextmanager
+async def open_services(config: Config, env: Mapping[str, str] = os.environ, *,
+                        fleet: FleetSource | None = None, store_url: str | None = None,
+                        group_members: GroupMembers | None = None,
+                        poll_interval: float = 5.0,
+                        store_optional: bool = False) -> AsyncIterator[Services]:
+    """Build the bot from `config` (and `env` for secrets and the store URL), or from
+    `fleet` for the hosts; close everything it opened at the end. With `store_optional`
+    (one command from the CLI) a store that cannot be reached is said once and left out:
+    reads still work, changes and audits say that they need it."""
+    async with AsyncExitStack() as stack:
+        inventory = fleet.inventory if fleet else config.inventory
+        ssh = fleet.ssh if fleet else ssh_settings(config, env)
+        transport = SshTransport(ssh)
+        stack.push_async_callback(transport.close)
+        vcenter = fleet.vcenter if fleet else (
+            pyvmomi_vcenter(config.vcenter, env) if config.vcenter else None)
+        if vcenter is not None:
+            stack.push_async_callback(vcenter.close)
+        gate = Gate.from_config(config.slack, config.remediation)
+        gate.group_members = group_members
+        services = Services(config, inventory, transport, gate,
+                            scan_concurrency(ssh.max_parallel), vcenter)
+        url = store_url or env.get(ENV_VAR, "").strip() or "aio-bot.db"
+        if store_url or wants_store(config, env, vcenter is not None):
+            services.store = await _open_store(stack, url, optional=store_optional)
+        if vcenter is not None and services.store is not None:
+            services.remediation = _remediation(services, vcenter, services.store,
+                                                poll_interval)
+            gate.open_proposals = services.remediation.open_proposals
+        yield services
+
+
+async def _open_store(stack: AsyncExitStack, url: str, *, optional: bool) -> Store | None:
+    store = open_store(url)
+    stack.push_async_callback(store.close)
+    try:
+        await store.migrate()
+    except StoreError as err:
+        if not optional:
+            raise
+        log.warning("%s Going on without it: changes and audits need it.", err)
+        return None
+    return store
+
+
+def _remediation(services: Services, vcenter: VCenter, store: Store,
+                 poll_interval: float) -> Remediation:
+    settings = services.config.remediation
+    executors = Executors(services.transport, vcenter, services.inventory,
+                          services.thresholds, dry_run=settings.dry_run,
+                          reboot_timeout=settings.reboot_timeout_minutes * 60,
+                          poll_interval=poll_interval)
+    return Remediation(store, executors, services.gate,
+                       timedelta(minutes=settings.expiry_minutes),
+                       lease_ttl=settings.lease_seconds)
