@@ -102,7 +102,7 @@ def parse_config(data: Mapping[str, Any], *, base: Path, path: Path | None = Non
     """Every problem at once: a ConfigProblems listing each (unknown keys and sections with a
     did-you-mean, wrong types naming the key and the type wanted)."""
     problems = Problems()
-    root = Table(data, "configuration", problems)
+    root = Table(data, "", problems)  # its tables are named by their keys
     for key in data:
         if key not in SECTIONS:
             problems.add(f"Unknown section [{key}]{did_you_mean(key, SECTIONS)}.")

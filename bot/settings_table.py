@@ -121,7 +121,8 @@ class Table:
 
     def table(self, key: str) -> Table:
         self._read.add(key)
-        return Table(self.data.get(key), f"{self.where}.{key}", self.problems)
+        where = f"{self.where}.{key}" if self.where else key
+        return Table(self.data.get(key), where, self.problems)
 
     def _bounded(self, key: str, value: float, low: float | None, high: float | None,
                  default: float) -> float:
@@ -143,5 +144,5 @@ class Table:
 def _shown_type(value: Any) -> str:
     for kind, name in _TYPE_NAMES.items():
         if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
-            return name.removeprefix("a ").removeprefix("an ")
+            return name
     return type(value).__name__

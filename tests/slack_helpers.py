@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.config import SlackAccess
+from bot.config import RemediationConfig, SlackAccess
 from bot.demo import DemoFleet, demo_config
 from bot.slack.app import build_app
 from bot.slack.client import make_client
@@ -39,12 +39,13 @@ APPROVERS = ("U0ALICE", "U0BOB", "U0OPERATOR")
 
 @asynccontextmanager
 async def demo_runtime(
-    access: SlackAccess | None = None, progress_interval: float = 3.0, changes: bool = False
+    access: SlackAccess | None = None, progress_interval: float = 3.0, changes: bool = False,
+    remediation: RemediationConfig | None = None,
 ) -> AsyncIterator[Runtime]:
     """The demo fleet behind a Runtime, built by the one assembly; with `changes`, its
     vCenter stand-in and a remediation service whose approvers are APPROVERS (the default
     test user U0OPERATOR among them)."""
-    config = demo_config(APPROVERS, access=access)
+    config = demo_config(APPROVERS, access=access, remediation=remediation)
     async with DemoFleet(config=config, changes=changes, with_store=changes) as fleet:
         runtime = Runtime(fleet.services, progress_interval=progress_interval)
         try:
