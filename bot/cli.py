@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot import __version__, redact
 from bot.cli_analyze import add_analyze_parser
+from bot.cli_known_hosts import add_known_hosts_parser
 from bot.console.output import FORMATS
 from bot.errors import AioBotError
 
@@ -62,8 +63,20 @@ def build_parser(*, list_commands: bool = False) -> argparse.ArgumentParser:
 
     sub.add_parser("check-config", parents=[common],
                    help="validate the configuration file and the environment")
+    add_known_hosts_parser(sub, common)
+    _add_store_parsers(sub, common)
     _add_slack_parsers(sub, common)
     return parser
+
+
+def _add_store_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                       common: argparse.ArgumentParser) -> None:
+    sub.add_parser("migrate", parents=[common],
+                   help="bring the store's schema ($AIO_BOT_DB) up to date (PostgreSQL: as "
+                        "the tables' owner, before the bot starts)")
+    audit = sub.add_parser("audit", parents=[common], help="the audit trail's own checks")
+    audit.add_argument("check", choices=("verify",),
+                       help="verify: check the audit trail's hash chain, first row to last")
 
 
 def _add_slack_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -146,6 +159,12 @@ def _dispatch(args: argparse.Namespace) -> int:
                                  incident_channel=args.incident_channel)
         action = slack_run.serve if args.action == "serve" else slack_run.socket
         return asyncio.run(action(opts))
+    if args.action == "known-hosts":
+        return int(args.handler(args))
+    if args.action == "migrate":
+        return asyncio.run(cli_actions.migrate(args.format))
+    if args.action == "audit":
+        return asyncio.run(cli_actions.audit_verify(args.format))
     return cli_actions.check_config(args.format)
 
 

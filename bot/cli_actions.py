@@ -139,3 +139,39 @@ def _report_problems(where: str, problems: list[str], fmt: str) -> int:
         for p in problems:
             print(f"problem: {p}")
     return 2
+
+
+async def migrate(fmt: str) -> int:
+    """`aio-bot migrate`: the store in `AIO_BOT_DB` (or the default file) brought up to date."""
+    from bot.store import mask_url, open_store, store_url
+
+    url = store_url()
+    store = open_store(url)
+    try:
+        version = await store.migrate()
+    finally:
+        await store.close()
+    _say(fmt, {"store": mask_url(url), "schema_version": version},
+         f"{mask_url(url)}: schema version {version}, up to date.")
+    return 0
+
+
+async def audit_verify(fmt: str) -> int:
+    """`aio-bot audit verify`: the audit trail's hash chain checked; exit 1 when broken."""
+    from bot.store import mask_url, open_store, store_url
+
+    url = store_url()
+    store = open_store(url)
+    try:
+        await store.require_schema()
+        report = await store.verify_audit()
+    finally:
+        await store.close()
+    _say(fmt, {"store": mask_url(url), "ok": report.ok, "rows": report.rows,
+               "head": report.head, "broken_id": report.broken_id, "reason": report.reason},
+         report.describe())
+    return 0 if report.ok else 1
+
+
+def _say(fmt: str, doc: dict[str, object], line: str) -> None:
+    print(json.dumps(doc, indent=2) if fmt == "json" else line)

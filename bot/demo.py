@@ -151,7 +151,7 @@ class DemoFleet:
                 self.config, {}, fleet=self.source(),
                 store_url=(self.store_url or str(self.root / "aio-bot.db")
                            if self.with_store else None),
-                poll_interval=DEMO_POLL_SECONDS))
+                poll_interval=DEMO_POLL_SECONDS, migrate=True))
         except BaseException:
             await self._stack.aclose()
             await asyncio.to_thread(self.stop)

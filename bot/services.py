@@ -32,6 +32,7 @@ from bot.remediation.narrator import Narrator
 from bot.remediation.service import Remediation
 from bot.store import ENV_VAR, StoreError, open_store
 from bot.store.api import Store
+from bot.store.dburl import parse_url
 from bot.vsphere.api import VCenter
 from commands.context import Context
 
@@ -110,11 +111,13 @@ async def open_services(config: Config, env: Mapping[str, str] = os.environ, *,
                         fleet: FleetSource | None = None, store_url: str | None = None,
                         group_members: GroupMembers | None = None,
                         poll_interval: float = 5.0,
-                        store_optional: bool = False) -> AsyncIterator[Services]:
+                        store_optional: bool = False,
+                        migrate: bool = False) -> AsyncIterator[Services]:
     """Build the bot from `config` (and `env` for secrets and the store URL), or from
     `fleet` for the hosts; close everything it opened at the end. With `store_optional`
     (one command from the CLI) a store that cannot be reached is said once and left out:
-    reads still work, changes and audits say that they need it."""
+    reads still work, changes and audits say that they need it. `migrate`: bring any store's
+    schema up to date here (the demo's own store); else only a SQLite file's."""
     async with AsyncExitStack() as stack:
         inventory = fleet.inventory if fleet else config.inventory
         ssh = fleet.ssh if fleet else ssh_settings(config, env)
@@ -130,7 +133,8 @@ async def open_services(config: Config, env: Mapping[str, str] = os.environ, *,
                             scan_concurrency(ssh.max_parallel), vcenter)
         url = store_url or env.get(ENV_VAR, "").strip() or "aio-bot.db"
         if store_url or wants_store(config, env, vcenter is not None):
-            services.store = await _open_store(stack, url, optional=store_optional)
+            services.store = await _open_store(stack, url, optional=store_optional,
+                                               migrate=migrate)
         if vcenter is not None and services.store is not None:
             services.remediation = _remediation(services, vcenter, services.store,
                                                 poll_interval)
@@ -138,11 +142,18 @@ async def open_services(config: Config, env: Mapping[str, str] = os.environ, *,
         yield services
 
 
-async def _open_store(stack: AsyncExitStack, url: str, *, optional: bool) -> Store | None:
+async def _open_store(stack: AsyncExitStack, url: str, *, optional: bool,
+                      migrate: bool) -> Store | None:
+    """The store, its schema checked: a SQLite file (one process, no roles) is brought up to
+    date here; a PostgreSQL schema only by `aio-bot migrate`, run by its owner, so that the bot
+    itself can run under a role that may not alter tables (docs/database.md)."""
     store = open_store(url)
     stack.push_async_callback(store.close)
     try:
-        await store.migrate()
+        if parse_url(url).backend == "postgres" and not migrate:
+            await store.require_schema()
+        else:
+            await store.migrate()
     except StoreError as err:
         if not optional:
             raise

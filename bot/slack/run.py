@@ -85,7 +85,9 @@ async def serve(opts: Options) -> int:
         await runtime.learn_home_team()
         runtime.start_sweeper()
         history = _start_history(runtime, client)
-        runner = await start_site(web_app(runtime, app), opts.host, opts.port)
+        runner = await start_site(
+            web_app(runtime, app, signing_secret=secrets["SLACK_SIGNING_SECRET"]),
+            opts.host, opts.port)
         _start_worker_threads()
         _freeze_startup_objects()
         try:
@@ -161,7 +163,7 @@ async def _demo_services(opts: Options, env: Mapping[str, str]) -> AsyncIterator
         async with (FleetProcess(opts.demo_hosts, parallel,
                                  Path(manifest) if manifest else None) as fleet,
                     open_services(config, env, fleet=fleet.source, store_url=url,
-                                  poll_interval=DEMO_POLL_SECONDS) as services):
+                                  poll_interval=DEMO_POLL_SECONDS, migrate=True) as services):
             yield services
 
 
