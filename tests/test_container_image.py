@@ -146,9 +146,12 @@ def _free_port() -> int:
 
 def test_the_healthcheck_passes_against_aio_bot_serve(inspect: dict[str, Any],
                                                       rootfs: Path) -> None:
-    """The image's own HEALTHCHECK command (kept by --format docker) against `serve --demo`."""
+    """The image's own HEALTHCHECK command (kept by --format docker) against `serve --demo`,
+    with /tmp the only writable place, as in deploy/kubernetes (readOnlyRootFilesystem)."""
     check = inspect["Healthcheck"]["Test"]
     assert check[0] == "CMD" and "/healthz" in " ".join(check)
+    home = rootfs / inspect["Config"]["WorkingDir"].lstrip("/")
+    home.chmod(0o555)
     port = str(_free_port())
     secrets = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "test-secret",
                "SLACK_API_URL": "http://127.0.0.1:9/api/", "PORT": port}
@@ -173,3 +176,4 @@ def test_the_healthcheck_passes_against_aio_bot_serve(inspect: dict[str, Any],
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
+        home.chmod(0o755)
