@@ -44,7 +44,8 @@ def _build() -> list[dict[str, Any]]:
                         "metadata": {"name": gen["name"]}, "data": files})
     images = {i["name"]: f"{i['newName']}:{i['newTag']}" for i in kust.get("images", [])}
     for obj in objects:
-        for c in _pod_spec(obj).get("containers", []):
+        pod = _pod_spec(obj)
+        for c in pod.get("initContainers", []) + pod.get("containers", []):
             c["image"] = images.get(c["image"], c["image"])
     return objects
 
@@ -117,10 +118,12 @@ def test_the_pod_runs_as_the_image_user_locked_down(objects: list[dict[str, Any]
     assert (pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"]) \
         == (int(uid), int(gid))
     assert pod["automountServiceAccountToken"] is False
-    sc = _container(objects)["securityContext"]
-    assert sc["readOnlyRootFilesystem"] is True
-    assert sc["allowPrivilegeEscalation"] is False
-    assert sc["capabilities"]["drop"] == ["ALL"]
+    for container in pod["initContainers"] + pod["containers"]:
+        sc = container["securityContext"]
+        assert sc["readOnlyRootFilesystem"] is True
+        assert sc["allowPrivilegeEscalation"] is False
+        assert sc["capabilities"]["drop"] == ["ALL"]
+        assert container["image"] == _container(objects)["image"]
     mounts = {m["mountPath"]: m["name"] for m in _container(objects)["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert "emptyDir" in volumes[mounts["/tmp"]]  # the only writable place
@@ -172,3 +175,12 @@ def test_the_commented_vcenter_block_loads_too(objects: list[dict[str, Any]]) ->
     enabled = text.replace(block.group(0), re.sub(r"^# ", "", block.group(0), flags=re.M))
     config = parse_config(tomllib.loads(enabled), base=Path("/etc/aio-bot"))
     assert config.vcenter is not None and config.vcenter.ca_file is not None
+
+
+def test_the_schema_is_migrated_by_its_owner_before_the_bot_starts(
+        objects: list[dict[str, Any]]) -> None:
+    [init] = _pod_spec(_one(objects, "Deployment"))["initContainers"]
+    assert init["args"] == ["aio-bot", "migrate"]
+    [db] = [e for e in init["env"] if e["name"] == "AIO_BOT_DB"]
+    assert db["valueFrom"]["secretKeyRef"] == {"name": "aio-bot", "key": "AIO_BOT_MIGRATE_DB"}
+    assert all(e["name"] != "AIO_BOT_MIGRATE_DB" for e in _container(objects)["env"])
