@@ -119,6 +119,16 @@ def test_version(inspect: dict[str, Any], rootfs: Path) -> None:
     assert done.stdout.strip() == f"aio-bot {version}"
 
 
+def test_migrate_runs_as_the_init_container_runs_it(inspect: dict[str, Any],
+                                                    rootfs: Path) -> None:
+    """deploy/kubernetes runs `aio-bot migrate` first (here on a SQLite file in /tmp)."""
+    done = subprocess.run(_in_image(rootfs, inspect, "aio-bot", "migrate",
+                                    AIO_BOT_DB="/tmp/aio-bot-migrate.db"),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "up to date" in done.stdout
+
+
 def test_the_c_counter_is_compiled_and_no_compiler_is_left(inspect: dict[str, Any],
                                                            rootfs: Path) -> None:
     done = _run(rootfs, inspect, "python3", "-c",
