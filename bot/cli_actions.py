@@ -91,7 +91,7 @@ def slack_groups(env: Mapping[str, str]) -> GroupMembers | None:
     token = env.get("SLACK_BOT_TOKEN")
     if not token:
         return None
-    from bot.slack.usergroups import UserGroups
+    from bot.slack.web.usergroups import UserGroups
 
     return UserGroups.from_token(token).members
 

@@ -21,6 +21,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.remediation.approval import ApprovalPolicy  # noqa: E402
+
 from bot.demo import DemoFleet  # noqa: E402
 from bot.esx.report import HostReport  # noqa: E402
 from bot.history.alerts import AlertDecision  # noqa: E402
@@ -29,7 +31,6 @@ from bot.history.jobs import scan_and_alert  # noqa: E402
 from bot.history.seed import seed_history  # noqa: E402
 from bot.history.snapshot import snapshots_of  # noqa: E402
 from bot.history.summary import PERIODS, build_summary  # noqa: E402
-from bot.remediation.approval import ApprovalPolicy  # noqa: E402
 from bot.sim import ops  # noqa: E402
 from bot.slack.views.alert import alert_message, resolved_note  # noqa: E402
 from bot.slack.views.check import check_message  # noqa: E402

@@ -13,10 +13,10 @@ from aiohttp import web
 from bot.config import RemediationConfig, SlackAccess
 from bot.demo import DemoFleet, demo_config
 from bot.slack.app import build_app
-from bot.slack.client import make_client
 from bot.slack.limits import check_message
 from bot.slack.runtime import Runtime
-from bot.slack.server import EVENTS_PATH, start_site, web_app
+from bot.slack.web.client import make_client
+from bot.slack.web.server import EVENTS_PATH, start_site, web_app
 from commands.catalog import build_registry
 from tests.fakeslack import FakeSlack, SlackDriver
 

@@ -12,8 +12,8 @@ import pytest
 
 from bot.config import RemediationConfig, SlackAccess
 from bot.gate import Caller, Effect, Gate, Refused
-from bot.slack.client import make_client
-from bot.slack.usergroups import UserGroups
+from bot.slack.web.client import make_client
+from bot.slack.web.usergroups import UserGroups
 from bot.store import NewRequest, Request, State, Store, open_store
 from tests import fakeslack
 from tests.fakeslack import FakeSlack

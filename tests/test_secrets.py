@@ -23,10 +23,10 @@ from bot.errors import AioBotError
 from bot.esx.ssh import SshSettings, SshTransport
 from bot.redact import REDACTED, RedactFilter, install, redact
 from bot.slack.app import build_app
-from bot.slack.client import make_client
 from bot.slack.runtime import Runtime
-from bot.slack.server import EVENTS_PATH, start_site, web_app
 from bot.slack.views.plan import APPROVE
+from bot.slack.web.client import make_client
+from bot.slack.web.server import EVENTS_PATH, start_site, web_app
 from bot.store import open_store
 from bot.vsphere.client import PyVmomiVCenter
 from bot.vsphere.settings import VCenterSettings

@@ -21,11 +21,11 @@ from bot.config import SlackAccess, parse_config
 from bot.demo import DemoFleet, demo_config
 from bot.history.settings import HistorySettings
 from bot.sim import ops
-from bot.slack.client import make_client
-from bot.slack.history_jobs import HistoryJobs, start_history
+from bot.slack.handlers.history_jobs import HistoryJobs, start_history
 from bot.slack.runtime import Runtime
 from bot.slack.views.alert import TOP_VMS
 from bot.slack.views.top import PROPOSE_FIX
+from bot.slack.web.client import make_client
 from tests import fakeslack
 from tests.fakeslack import FakeSlack
 from tests.slack_helpers import (

@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from bot.slack.server import MAX_BODY
-from bot.slack.verify import Refused, check_body, check_signature
+from bot.slack.web.server import MAX_BODY
+from bot.slack.web.verify import Refused, check_body, check_signature
 from tests import fakeslack
 from tests.fakeslack import FakeSlack
 from tests.fakeslack.driver import sign
@@ -103,7 +103,7 @@ async def test_junk_is_refused_in_one_log_line_without_a_traceback(
             caplog.clear()
             async with session.post(url, data=junk.body, headers=_headers(junk)) as resp:
                 status, text = resp.status, await resp.text()
-            ours = [r for r in caplog.records if r.name == "bot.slack.server"]
+            ours = [r for r in caplog.records if r.name == "bot.slack.web.server"]
             assert (status, len(ours)) == (junk.status, 1), (junk.name, status, text,
                                                             caplog.text)
             line = ours[0].getMessage()

@@ -10,15 +10,15 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.esx.collect import HostFailure
-from bot.slack.client import api_url, make_client, slack_client
-from bot.slack.dedupe import SeenKeys, delivery_key
+from bot.slack.handlers.progress import ScanProgress
+from bot.slack.handlers.replies import Posted, SlashReply
 from bot.slack.metrics import Metrics
-from bot.slack.poster import ResponsePoster, ResponseUrlError
-from bot.slack.progress import ScanProgress
-from bot.slack.replies import Posted, SlashReply
 from bot.slack.run import HTTP_NEEDS, require_env
 from bot.slack.views.common import Attachment, Message
 from bot.slack.views.help import notice_message
+from bot.slack.web.client import api_url, make_client, slack_client
+from bot.slack.web.dedupe import SeenKeys, delivery_key
+from bot.slack.web.poster import ResponsePoster, ResponseUrlError
 from tests import fakeslack
 from tests.fakeslack import FakeSlack
 from tests.slack_helpers import BOT_TOKEN

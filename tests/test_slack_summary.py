@@ -19,8 +19,8 @@ from bot.history.seed import seed_history
 from bot.history.settings import HistorySettings
 from bot.history.snapshot import snapshots_of
 from bot.history.summary import PERIODS
-from bot.slack.client import make_client
-from bot.slack.history_jobs import HistoryJobs
+from bot.slack.handlers.history_jobs import HistoryJobs
+from bot.slack.web.client import make_client
 from bot.store import NewRequest, State, Store
 from tests import fakeslack
 from tests.fakeslack import FakeSlack

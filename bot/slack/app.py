@@ -11,14 +11,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import listeners
-from bot.slack.approvals import RequestMessages
-from bot.slack.dedupe import delivery_key
+from bot.slack.handlers import listeners
+from bot.slack.handlers.approvals import RequestMessages
 from bot.slack.runtime import Runtime
-from bot.slack.usergroups import UserGroups
 from bot.slack.views.alert import TOP_VMS
 from bot.slack.views.plan import APPROVE, REJECT
 from bot.slack.views.top import PROPOSE_FIX, REFRESH
+from bot.slack.web.dedupe import delivery_key
+from bot.slack.web.usergroups import UserGroups
 from commands.registry import Registry
 
 log = logging.getLogger(__name__)

@@ -27,10 +27,10 @@ from bot.history.settings import HistorySettings
 from bot.services import Services, open_services
 from bot.sim.fleet_process import FleetProcess
 from bot.slack.app import build_app
-from bot.slack.client import api_url, slack_client
-from bot.slack.history_jobs import describe, start_history
+from bot.slack.handlers.history_jobs import describe, start_history
 from bot.slack.runtime import Runtime
-from bot.slack.server import EVENTS_PATH, start_site, web_app
+from bot.slack.web.client import api_url, slack_client
+from bot.slack.web.server import EVENTS_PATH, start_site, web_app
 from bot.threads import default_workers, started_pool
 from commands.catalog import build_registry
 

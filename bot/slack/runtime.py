@@ -24,10 +24,10 @@ from bot.inventory import Inventory
 from bot.remediation.narrator import Narrator
 from bot.remediation.service import Remediation
 from bot.services import Services
-from bot.slack.approvals import RequestMessages
-from bot.slack.dedupe import SeenKeys
+from bot.slack.handlers.approvals import RequestMessages
 from bot.slack.metrics import Metrics
-from bot.slack.poster import ResponsePoster
+from bot.slack.web.dedupe import SeenKeys
+from bot.slack.web.poster import ResponsePoster
 from bot.store.api import Store
 from bot.vsphere.api import VCenter
 from commands.context import Context

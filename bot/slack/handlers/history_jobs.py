@@ -18,8 +18,8 @@ from bot.history.jobs import history_jobs, scan_and_alert
 from bot.history.schedule import Job, Scheduler
 from bot.history.settings import HistorySettings
 from bot.history.summary import PERIODS, build_summary
-from bot.slack.alerts import AlertPoster, post_message
-from bot.slack.replies import Posted
+from bot.slack.handlers.alerts import AlertPoster, post_message
+from bot.slack.handlers.replies import Posted
 from bot.slack.runtime import Runtime
 from bot.slack.views.summary import summary_message
 from bot.store.api import Store

@@ -10,8 +10,8 @@ from typing import Protocol
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.poster import ResponsePoster
 from bot.slack.views.common import Attachment, Message
+from bot.slack.web.poster import ResponsePoster
 
 log = logging.getLogger(__name__)
 # chat.postMessage errors after which the response_url can still post in the channel

@@ -1,7 +1,7 @@
 """`aio-bot serve`: the app over HTTP. POST /slack/events (signed by Slack, answered at ack),
 GET /healthz, GET /metrics (Prometheus text).
 
-A request to /slack/events is checked before anything parses it (`bot.slack.verify`): a
+A request to /slack/events is checked before anything parses it (`bot.slack.web.verify`): a
 body too large is 413, a missing, malformed, stale or wrong signature 401, a signed body
 that does not parse 400; each refusal is one warning line in the log, never a traceback."""
 
@@ -18,7 +18,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.slack.runtime import Runtime
-from bot.slack.verify import Refused, check_body, check_headers, check_signature
+from bot.slack.web.verify import Refused, check_body, check_headers, check_signature
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY = 1 << 20

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from slack_sdk.errors import SlackApiError
 
 from bot.esx.collect import HostFailure, ScanOutcome
-from bot.slack.replies import Posted, Reply
+from bot.slack.handlers.replies import Posted, Reply
 from bot.slack.views.common import Message
 
 log = logging.getLogger(__name__)

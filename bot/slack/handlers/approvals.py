@@ -3,7 +3,7 @@ change runs (progress in the request's thread, the message re-rendered on every 
 state), and the sweep that expires proposals and ends what a stopped replica left running.
 
 Approve and Reject themselves are the `approve` and `reject` commands, run through the gate
-like every other command (`bot.slack.dispatch`)."""
+like every other command (`bot.slack.handlers.dispatch`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.remediation.plan import Plan
 from bot.remediation.service import Remediation
-from bot.slack.replies import Posted
+from bot.slack.handlers.replies import Posted
 from bot.slack.views.plan import plan_message
 from bot.store.api import Request
 

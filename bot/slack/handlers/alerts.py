@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.history.alerts import AlertDecision
-from bot.slack.replies import Posted, attach
+from bot.slack.handlers.replies import Posted, attach
 from bot.slack.views.alert import alert_message, resolved_note
 from bot.slack.views.common import Message
 from bot.store.api import Store

@@ -14,8 +14,8 @@ from bot import messages
 from bot.console.output import emit
 from bot.errors import AioBotError, HostError
 from bot.gate import Caller, Refused
-from bot.slack.progress import ScanProgress
-from bot.slack.replies import Posted, Reply
+from bot.slack.handlers.progress import ScanProgress
+from bot.slack.handlers.replies import Posted, Reply
 from bot.slack.runtime import Runtime
 from bot.slack.views.check import check_message
 from bot.slack.views.common import Message
@@ -48,7 +48,7 @@ class Invocation:
     caller: Caller
     reply: Reply
     verb: str = "Asked by"  # "Refreshed by" for the Refresh button
-    delivery: str | None = None  # the event or trigger ID (bot.slack.dedupe.delivery_key)
+    delivery: str | None = None  # the event or trigger ID (bot.slack.web.dedupe.delivery_key)
     origin: Posted | None = None  # the message a button sat on
     announce: bool = True  # say privately how a decision went (a button's message shows it)
 

@@ -15,12 +15,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import messages
 from bot.gate import Caller
 from bot.history.glance import fleet_at_a_glance
-from bot.slack.dedupe import delivery_key
-from bot.slack.dispatch import Invocation, execute
-from bot.slack.replies import ButtonReply, Posted, Reply, SlashReply, ThreadReply
+from bot.slack.handlers.dispatch import Invocation, execute
+from bot.slack.handlers.replies import ButtonReply, Posted, Reply, SlashReply, ThreadReply
 from bot.slack.runtime import Runtime
 from bot.slack.views.help import notice_message
 from bot.slack.views.home import home_view
+from bot.slack.web.dedupe import delivery_key
 from commands.registry import Registry
 from commands.results import HelpResult
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.client import api_url, make_client
+from bot.slack.web.client import api_url, make_client
 
 
 @dataclass(frozen=True)
