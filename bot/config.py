@@ -14,6 +14,12 @@ from bot.assess import Thresholds
 from bot.errors import ConfigError
 from bot.history.settings import HistorySettings, history_settings
 from bot.inventory import HostEntry, Inventory
+from bot.metrics.settings import (
+    AlertmanagerConfig,
+    MetricsConfig,
+    alertmanager_settings,
+    metrics_settings,
+)
 from bot.settings_table import Problems, Table, did_you_mean
 
 DEFAULT_PATH = "aio-bot.toml"
@@ -27,6 +33,28 @@ class SshConfig:
     connect_timeout: float = 10.0
     command_timeout: float = 60.0
     max_parallel: int = 32
+    enable_on_demand: bool = False  # start a stopped TSM-SSH through vCenter for the read
+    max_window_minutes: float = 10.0  # longest an SSH window stays open
+
+
+@dataclass(frozen=True)
+class InventoryConfig:
+    """[inventory]: where the hosts come from. `file`: the [[hosts]] entries; `vcenter`: the
+    ESXi hosts [vcenter] knows (the [[hosts]] entries only override how to reach them, by
+    name); `both`: vCenter's and the file's other hosts. The filters and `address_template`
+    are `bot.vsphere.discovery.DiscoveryFilter`'s."""
+
+    source: str = "file"
+    clusters: tuple[str, ...] = ()
+    datacenters: tuple[str, ...] = ()
+    gpu_hosts_only: bool = True
+    address_template: str = "{name}"
+    read_vms: bool = True
+    refresh_minutes: float = 10.0
+
+    @property
+    def from_vcenter(self) -> bool:
+        return self.source != "file"
 
 
 @dataclass(frozen=True)
@@ -74,7 +102,10 @@ class Config:
     vcenter: VCenterConfig | None = None
     remediation: RemediationConfig = field(default_factory=RemediationConfig)
     history: HistorySettings = field(default_factory=HistorySettings)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    alertmanager: AlertmanagerConfig = field(default_factory=AlertmanagerConfig)
     path: Path | None = None
+    hosts_from: InventoryConfig = field(default_factory=InventoryConfig)
 
 
 def config_path(env: Mapping[str, str] = os.environ) -> Path:
@@ -95,7 +126,8 @@ def load_config(path: Path | None = None, env: Mapping[str, str] = os.environ) -
     return parse_config(data, base=path.parent, path=path)
 
 
-SECTIONS = ("ssh", "thresholds", "hosts", "vcenter", "remediation", "slack", "history")
+SECTIONS = ("ssh", "thresholds", "hosts", "inventory", "vcenter", "remediation", "slack",
+            "history")
 
 
 def parse_config(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> Config:
@@ -111,6 +143,8 @@ def parse_config(data: Mapping[str, Any], *, base: Path, path: Path | None = Non
     hosts = [_host(Table(h, f"hosts[{i}]", problems), ssh.username)
              for i, h in enumerate(_list(root, "hosts"))]
     _no_duplicates([h.name for h in hosts if h.name], problems)
+    hosts_from = _inventory(root.table("inventory"))
+    _needs_vcenter(hosts_from, ssh, "vcenter" in data, problems)
     config = Config(
         inventory=Inventory(h for h in hosts if h.name),
         ssh=ssh,
@@ -119,7 +153,10 @@ def parse_config(data: Mapping[str, Any], *, base: Path, path: Path | None = Non
         vcenter=_vcenter(root.table("vcenter"), base) if "vcenter" in data else None,
         remediation=_remediation(root.table("remediation")),
         history=history_settings(root.table("history")),
+        metrics=metrics_settings(root.table("metrics")),
+        alertmanager=alertmanager_settings(root.table("alertmanager")),
         path=path,
+        hosts_from=hosts_from,
     )
     root.finish()
     problems.raise_if_any(str(path) if path else None)
@@ -144,9 +181,54 @@ def _ssh(t: Table, base: Path) -> SshConfig:
         connect_timeout=t.number("connect_timeout", 10.0, positive=True),
         command_timeout=t.number("command_timeout", 60.0, positive=True),
         max_parallel=t.integer("max_parallel", 32, low=1, high=1024),
+        enable_on_demand=t.boolean("enable_on_demand", False),
+        max_window_minutes=t.number("max_window_minutes", 10.0, positive=True),
     )
     t.finish()
     return config
+
+
+SOURCES = ("file", "vcenter", "both")  # bot.vsphere.merge.InventorySource
+
+
+def _inventory(t: Table) -> InventoryConfig:
+    source = t.string("source", "file")
+    if source not in SOURCES:
+        t.problems.add(f"`inventory.source` must be one of {', '.join(SOURCES)}, not "
+                       f"{source!r}{did_you_mean(str(source), SOURCES)}.")
+        source = "file"
+    template = t.string("address_template", "{name}")
+    if template != "{name}":  # checked where it is used (imports pyVmomi: only if needed)
+        from bot.vsphere.discovery import check_address_template
+
+        try:
+            check_address_template(template)
+        except ConfigError as err:
+            t.problems.add(str(err))
+            template = "{name}"
+    config = InventoryConfig(
+        source=source,
+        clusters=t.ids("clusters"),
+        datacenters=t.ids("datacenters"),
+        gpu_hosts_only=t.boolean("gpu_hosts_only", True),
+        address_template=template,
+        read_vms=t.boolean("read_vms", True),
+        refresh_minutes=t.number("refresh_minutes", 10.0, positive=True),
+    )
+    t.finish()
+    return config
+
+
+def _needs_vcenter(hosts_from: InventoryConfig, ssh: SshConfig, has_vcenter: bool,
+                   problems: Problems) -> None:
+    if has_vcenter:
+        return
+    if hosts_from.from_vcenter:
+        problems.add(f"`inventory.source = \"{hosts_from.source}\"` needs a [vcenter] section "
+                     "to discover the hosts in.")
+    if ssh.enable_on_demand:
+        problems.add("`ssh.enable_on_demand = true` needs a [vcenter] section: SSH is started "
+                     "through vCenter.")
 
 
 def _host(t: Table, username: str) -> HostEntry:

@@ -4,8 +4,9 @@ runs; nothing a user types is ever passed to a shell."""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.errors import UnknownHostError
 
@@ -31,14 +32,49 @@ class HostEntry:
     power_state: str = field(default="poweredOn", compare=False)
     has_gpu: bool | None = field(default=None, compare=False)  # None: not known (file)
 
+    @property
+    def connected(self) -> bool:
+        """Whether SSH is worth trying: vCenter says connected (a file's host always is)."""
+        return self.connection_state == "connected"
+
+
+Refresher = Callable[[], Awaitable[object]]
+
 
 class Inventory:
-    """Hosts by name, case-insensitive, with suggestions for near misses."""
+    """Hosts by name, case-insensitive, with suggestions for near misses.
 
-    def __init__(self, hosts: Iterable[HostEntry]) -> None:
-        self._hosts: dict[str, HostEntry] = {}
-        for host in hosts:
-            self._hosts[host.name.lower()] = host
+    One object for the bot's lifetime: an inventory discovered in vCenter is kept current
+    in place (`replace`, by `bot.vsphere.inventory_source.VCenterInventory`), so whoever
+    holds it sees the hosts of the last discovery; `refresh()` asks for a discovery now
+    (a file's inventory has nothing to refresh). `source` says where the hosts come from
+    (`file`, `vcenter`, `both`), `refreshed_at` when they were last discovered."""
+
+    def __init__(self, hosts: Iterable[HostEntry], *, source: str = "file") -> None:
+        self._hosts: dict[str, HostEntry] = _by_name(hosts)
+        self.source = source
+        self.refreshed_at: datetime | None = None
+        self._refresher: Refresher | None = None
+
+    def replace(self, hosts: Iterable[HostEntry], *, at: datetime | None = None) -> None:
+        """The hosts of a new discovery, in place of the old ones (one swap: a reader sees
+        either set, never a mix)."""
+        self._hosts = _by_name(hosts)
+        self.refreshed_at = at
+
+    def keep_current_with(self, refresher: Refresher) -> None:
+        """What `refresh()` calls: a discovery that `replace`s the hosts."""
+        self._refresher = refresher
+
+    @property
+    def refreshable(self) -> bool:
+        return self._refresher is not None
+
+    async def refresh(self) -> Inventory:
+        """Discover the hosts now (nothing to do for a file's inventory); this inventory."""
+        if self._refresher is not None:
+            await self._refresher()
+        return self
 
     def __iter__(self) -> Iterator[HostEntry]:
         return iter(sorted(self._hosts.values(), key=lambda h: h.name))
@@ -63,3 +99,11 @@ class Inventory:
     def in_cluster(self, cluster: str) -> list[HostEntry]:
         wanted = cluster.strip().lower()
         return [h for h in self if h.cluster.lower() == wanted]
+
+    def reachable(self) -> list[HostEntry]:
+        """Hosts vCenter does not call disconnected or not responding (all of a file's)."""
+        return [h for h in self if h.connected]
+
+
+def _by_name(hosts: Iterable[HostEntry]) -> dict[str, HostEntry]:
+    return {host.name.lower(): host for host in hosts}

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.assess import Thresholds
 from bot.clock import utcnow
@@ -74,7 +75,11 @@ class Services:
     def context(self, caller: Caller, *, progress: Progress | None = None,
                 narrator: Narrator | None = None) -> Context:
         """What one command run by `caller` may use."""
-        return Context(self.inventory, self.transport, self.thresholds, caller=caller.user,
+        transport = self.transport  # with SSH windows: opened on behalf of the caller
+        for_actor = getattr(transport, "for_actor", None)
+        if callable(for_actor):
+            transport = for_actor(caller.user)
+        return Context(self.inventory, transport, self.thresholds, caller=caller.user,
                        concurrency=self.concurrency, progress=progress, clock=self.clock,
                        vcenter=self.vcenter, remediation=self.remediation, store=self.store,
                        channel=caller.channel, narrator=narrator, front=caller.front,
@@ -135,11 +140,85 @@ async def open_services(config: Config, env: Mapping[str, str] = os.environ, *,
         if store_url or wants_store(config, env, vcenter is not None):
             services.store = await _open_store(stack, url, optional=store_optional,
                                                migrate=migrate)
+        if fleet is None and config.vcenter is not None:
+            await _hosts_through_vcenter(stack, services, vcenter)
         if vcenter is not None and services.store is not None:
             services.remediation = _remediation(services, vcenter, services.store,
                                                 poll_interval)
             gate.open_proposals = services.remediation.open_proposals
         yield services
+
+
+async def _hosts_through_vcenter(stack: AsyncExitStack, services: Services,
+                                 vcenter: VCenter | None) -> None:
+    """[inventory] source = "vcenter"|"both": the hosts discovered in vCenter, kept current
+    in the background and on demand (`Inventory.refresh`); and the transport behind
+    vCenter's view of the hosts: disconnected hosts said at once, SSH windows with
+    `ssh.enable_on_demand` (every start and stop in the store's audit trail)."""
+    from bot.vsphere.windowed import VCenterTransport
+
+    session = getattr(vcenter, "session", None)
+    if session is None:  # not pyVmomi's (a test's stand-in): nothing to discover with
+        return
+    config = services.config
+    if config.hosts_from.from_vcenter:
+        services.inventory = await _discovered(stack, config, session)
+    windows = None
+    if config.ssh.enable_on_demand:
+        from bot.vsphere.ssh_window import SshWindows
+
+        windows = SshWindows(session, _audit_into(services), enable_on_demand=True,
+                             max_window=config.ssh.max_window_minutes * 60,
+                             linger=SSH_WINDOW_LINGER)
+        stack.push_async_callback(windows.close)
+    services.transport = VCenterTransport(services.transport, windows,
+                                          file_hosts_outside=config.hosts_from.source == "both")
+
+
+SSH_WINDOW_LINGER = 5.0  # seconds a window stays open after a read, for the next command line
+
+
+async def _discovered(stack: AsyncExitStack, config: Config, session: object) -> Inventory:
+    import asyncio
+
+    from bot.vsphere.discovery import DiscoveryFilter
+    from bot.vsphere.inventory_source import VCenterInventory
+    from bot.vsphere.merge import HostOverride, inventory_source
+    from bot.vsphere.session import Session
+
+    assert isinstance(session, Session)
+    wanted = config.hosts_from
+    source = VCenterInventory(
+        session, source=inventory_source(wanted.source),
+        filters=DiscoveryFilter(clusters=wanted.clusters, datacenters=wanted.datacenters,
+                                gpu_only=wanted.gpu_hosts_only,
+                                address_template=wanted.address_template,
+                                read_vms=wanted.read_vms),
+        overrides=[HostOverride.from_entry(h, config.ssh.username) for h in config.inventory],
+        default_username=config.ssh.username,
+        refresh_seconds=wanted.refresh_minutes * 60)
+    inventory = await source.refresh()  # VCenterError when vCenter cannot be read at all
+    task = asyncio.get_running_loop().create_task(source.keep_fresh(),
+                                                  name="aio-inventory-refresh")
+
+    async def stop() -> None:
+        task.cancel()
+        await asyncio.wait({task}, timeout=5.0)
+
+    stack.push_async_callback(stop)
+    return inventory
+
+
+def _audit_into(services: Services) -> Callable[[str, str, dict[str, Any]], Awaitable[None]]:
+    """SSH windows' starts and stops into the store's audit trail (actor: who asked)."""
+    async def audit(host: str, event: str, detail: dict[str, Any]) -> None:
+        if services.store is None:
+            log.error("ssh window on %s: %s by %s, not audited: no store", host, event,
+                      detail.get("actor"))
+            return
+        await services.store.audit(None, host, str(detail["actor"]), event, detail,
+                                   now=services.clock())
+    return audit
 
 
 async def _open_store(stack: AsyncExitStack, url: str, *, optional: bool,

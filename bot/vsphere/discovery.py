@@ -74,14 +74,7 @@ class DiscoveryFilter:
     read_vms: bool = True
 
     def __post_init__(self) -> None:
-        try:
-            fields = {f for _, f, _, _ in string.Formatter().parse(self.address_template)
-                      if f is not None}
-        except ValueError:
-            fields = set()
-        if fields != {"name"}:
-            raise ConfigError("`inventory.address_template` must use {name} and nothing else "
-                              f"in braces, not {self.address_template!r}.")
+        check_address_template(self.address_template)
 
     def keeps(self, host: DiscoveredHost) -> bool:
         if self.clusters and (host.cluster or "").lower() not in _lower(self.clusters):
@@ -89,6 +82,17 @@ class DiscoveryFilter:
         if self.datacenters and (host.datacenter or "").lower() not in _lower(self.datacenters):
             return False
         return not (self.gpu_only and host.has_gpu is False)
+
+
+def check_address_template(template: str) -> None:
+    """ConfigError unless `template` uses `{name}` and nothing else in braces."""
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    except ValueError:
+        fields = set()
+    if fields != {"name"}:
+        raise ConfigError("`inventory.address_template` must use {name} and nothing else "
+                          f"in braces, not {template!r}.")
 
 
 def _lower(names: Sequence[str]) -> set[str]:

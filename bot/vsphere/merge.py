@@ -15,6 +15,7 @@ from bot.vsphere.discovery import DiscoveredHost
 log = logging.getLogger(__name__)
 
 InventorySource = Literal["file", "vcenter", "both"]
+SOURCES: tuple[str, ...] = get_args(InventorySource)
 STANDALONE = "standalone"  # the cluster shown for a host outside any cluster
 
 
@@ -59,7 +60,7 @@ def merge_inventory(discovered: Sequence[DiscoveredHost], overrides: Sequence[Ho
     left out (logged). `both`: as `vcenter`, plus the file's other hosts."""
     by_name = {o.name.lower(): o for o in overrides}
     if source == "file":
-        return Inventory(from_file(o, default_username) for o in overrides)
+        return Inventory((from_file(o, default_username) for o in overrides), source=source)
     hosts = [from_vcenter(h, by_name.get(h.name.lower()), default_username) for h in discovered]
     known = {h.name.lower() for h in discovered}
     extra = [o for o in overrides if o.name.lower() not in known]
@@ -69,7 +70,7 @@ def merge_inventory(discovered: Sequence[DiscoveredHost], overrides: Sequence[Ho
         log.warning("inventory: %d [[hosts]] entr%s not in vCenter's discovered hosts, left "
                     "out: %s", len(extra), "y" if len(extra) == 1 else "ies",
                     ", ".join(o.name for o in extra))
-    return Inventory(hosts)
+    return Inventory(hosts, source=source)
 
 
 def from_vcenter(host: DiscoveredHost, override: HostOverride | None,

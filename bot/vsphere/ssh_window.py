@@ -39,6 +39,7 @@ class _Window:
     readers: int = 0
     closed: bool = False
     timer: asyncio.Task[None] | None = field(default=None, repr=False)
+    linger: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
 class SshWindows:
@@ -49,10 +50,11 @@ class SshWindows:
     timing out on SSH. `now` gives the audit's timestamps."""
 
     def __init__(self, session: Session, audit: Audit, *, enable_on_demand: bool = True,
-                 max_window: float = DEFAULT_MAX_WINDOW,
+                 max_window: float = DEFAULT_MAX_WINDOW, linger: float = 0.0,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        if max_window <= 0:
-            raise ValueError("max_window must be positive")
+        if max_window <= 0 or linger < 0:
+            raise ValueError("max_window must be positive, linger not negative")
+        self._linger = linger
         self._session = session
         self._audit = audit
         self._on_demand = enable_on_demand
@@ -73,6 +75,9 @@ class SshWindows:
                 window = await self._new_window(host, actor, reason)
                 self._windows[key] = window
             window.readers += 1
+            if window.linger is not None:  # a read came before the window closed
+                window.linger.cancel()
+                window.linger = None
         try:
             yield window.state
         finally:
@@ -82,7 +87,8 @@ class SshWindows:
         """Close every open window now (stopping what this bot started)."""
         for key, window in list(self._windows.items()):
             async with self._locks[key]:
-                await self._close(key, window, window.actor, "the bot is shutting down")
+                if not window.closed:
+                    await self._close(key, window, window.actor, "the bot is shutting down")
 
     async def _new_window(self, host: HostEntry, actor: str, reason: str) -> _Window:
         state = await asyncio.to_thread(host_access.read_state, self._session, host.name)
@@ -102,6 +108,20 @@ class SshWindows:
         async with lock:
             window.readers -= 1
             if window.readers == 0 and not window.closed:
+                if self._linger and window.started:
+                    window.linger = asyncio.create_task(
+                        self._linger_close(key, lock, window, actor),
+                        name=f"aio-ssh-linger-{window.state.host}")
+                else:
+                    await self._close(key, window, actor, "the read is done")
+
+    async def _linger_close(self, key: str, lock: asyncio.Lock, window: _Window,
+                            actor: str) -> None:
+        """Close the window `linger` seconds after its last reader left, unless another
+        read came (the next command line of the same collection, say)."""
+        await asyncio.sleep(self._linger)
+        async with lock:
+            if window.readers == 0 and not window.closed:
                 await self._close(key, window, actor, "the read is done")
 
     async def _expire(self, key: str, window: _Window) -> None:
@@ -118,8 +138,9 @@ class SshWindows:
         window.closed = True
         if self._windows.get(key) is window:
             del self._windows[key]
-        if window.timer is not None and window.timer is not asyncio.current_task():
-            window.timer.cancel()
+        for task in (window.timer, window.linger):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
         if not window.started:
             return
         state = window.state
