@@ -7,6 +7,7 @@ from commands import (
     audit,
     check,
     fix,
+    inventory,
     migrate,
     power_off,
     raise_limit,
@@ -21,8 +22,8 @@ from commands.registry import Registry
 
 def build_registry() -> Registry:
     registry = Registry()
-    for module in (top, check, scan, fix, migrate, raise_limit, reboot, power_off, audit,
-                   summary):
+    for module in (top, check, scan, inventory, fix, migrate, raise_limit, reboot, power_off,
+                   audit, summary):
         registry.add(module.COMMAND)
     registry.add(approve.APPROVE)
     registry.add(approve.REJECT)

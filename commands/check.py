@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.assess import assess
 from bot.esx.collect import collect_host
 from commands.context import Context
 from commands.params import host
 from commands.registry import Args, Command
+from commands.vcenter_facts import vcenter_facts
 from commands.results import CheckResult
 
 
 async def run_check(ctx: Context, args: Args) -> CheckResult:
     target = host(ctx, args["host"])
-    report = await collect_host(ctx.transport, target, now=ctx.clock())
-    return CheckResult(report, assess(report, ctx.thresholds))
+    report, facts = await asyncio.gather(collect_host(ctx.transport, target, now=ctx.clock()),
+                                         vcenter_facts(ctx, target))
+    return CheckResult(report, assess(report, ctx.thresholds), facts)
 
 
 COMMAND = Command(

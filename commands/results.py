@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from bot.history.summary import SummaryResult as SummaryResult  # built by the engine
 from bot.remediation.plan import Plan
-from bot.remediation.service import Outcome
+from bot.remediation.runner import Outcome
 from bot.store.api import AuditEntry, Request
 from commands.host_results import CheckResult as CheckResult
+from commands.host_results import InventoryResult as InventoryResult
 from commands.host_results import ScanResult as ScanResult
 from commands.host_results import ScanRow as ScanRow
 from commands.host_results import TopResult as TopResult
@@ -67,4 +68,4 @@ class AuditResult:
 
 
 Result = (TopResult | CheckResult | ScanResult | HelpResult | PlanResult | ConfirmResult
-          | OutcomeResult | RequestResult | AuditResult | SummaryResult)
+          | OutcomeResult | RequestResult | AuditResult | SummaryResult | InventoryResult)

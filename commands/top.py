@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.assess import assess
 from bot.esx.collect import collect_host
 from commands.context import Context
 from commands.params import bounded_int, host
 from commands.registry import Args, Command
+from commands.vcenter_facts import vcenter_facts
 from commands.results import TopResult
 
 DEFAULT_LIMIT = 20
@@ -17,8 +20,9 @@ async def run_top(ctx: Context, args: Args) -> TopResult:
     target = host(ctx, args["host"])
     limit = bounded_int(args.get("limit"), name="limit", default=DEFAULT_LIMIT, low=1,
                         high=MAX_LIMIT)
-    report = await collect_host(ctx.transport, target, now=ctx.clock())
-    return TopResult(report, assess(report, ctx.thresholds), limit)
+    report, facts = await asyncio.gather(collect_host(ctx.transport, target, now=ctx.clock()),
+                                         vcenter_facts(ctx, target))
+    return TopResult(report, assess(report, ctx.thresholds), limit, facts)
 
 
 COMMAND = Command(

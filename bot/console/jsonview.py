@@ -9,7 +9,13 @@ from bot.assess import Assessment
 from bot.console.capture_notes import capture_dict
 from bot.esx.records import FdsWarning, FdsWarningSummary
 from bot.esx.report import HostReport, VmUsage
-from commands.host_results import CheckResult, ScanResult, TopResult
+from commands.host_results import (
+    CheckResult,
+    HostFacts,
+    InventoryResult,
+    ScanResult,
+    TopResult,
+)
 
 # Annotations only: bot.esx.collect imports asyncio, and commands.results the remediation,
 # history and store types.
@@ -20,15 +26,17 @@ if TYPE_CHECKING:
 
 def to_dict(result: Result) -> dict[str, Any]:
     if isinstance(result, TopResult):
-        doc = report_dict(result.report, limit=result.limit)
+        doc = report_dict(result.report, limit=result.limit, facts=result.vcenter)
         doc["assessment"] = assessment_dict(result.assessment)
         return doc
     if isinstance(result, CheckResult):
-        doc = report_dict(result.report)
+        doc = report_dict(result.report, facts=result.vcenter)
         doc["assessment"] = assessment_dict(result.assessment)
         return doc
     if isinstance(result, ScanResult):
         return scan_dict(result)
+    if isinstance(result, InventoryResult):
+        return inventory_dict(result)
     # The other results' renderers import history, remediation and the store: only when
     # needed, so that `aio-bot analyze` (a TopResult) starts fast.
     from bot.console.changes_json import changes_dict
@@ -42,7 +50,38 @@ def to_dict(result: Result) -> dict[str, Any]:
     return changes_dict(result)
 
 
-def report_dict(report: HostReport, *, limit: int | None = None) -> dict[str, Any]:
+def report_dict(report: HostReport, *, limit: int | None = None,
+                facts: HostFacts | None = None) -> dict[str, Any]:
+    """The host report; with `facts` (vCenter configured) a `vcenter` object for the host
+    and one per VM (joined by BIOS UUID; null when vCenter has no VM with it)."""
+    doc = _report_dict(report, limit)
+    if facts is not None:
+        doc["vcenter"] = {"cluster": facts.cluster, "in_maintenance": facts.in_maintenance,
+                          "connected": facts.connected}
+        shown = report.vms if limit is None else report.vms[:limit]
+        for vm, out in zip(shown, doc["vms"], strict=True):
+            vc = facts.vm(vm)
+            out["vcenter"] = None if vc is None else {
+                "name": vc.name, "power_state": vc.power_state,
+                "vgpu_profiles": list(vc.vgpu_profiles)}
+    return doc
+
+
+def inventory_dict(result: InventoryResult) -> dict[str, Any]:
+    return {
+        "source": result.source,
+        "refreshed_at": _iso(result.refreshed_at),
+        "refreshed_now": result.refreshed_now,
+        "hosts": [{"name": h.name, "address": h.address, "port": h.port,
+                   "cluster": h.cluster, "datacenter": h.datacenter, "source": h.source,
+                   "connection_state": h.connection_state if h.source != "file" else None,
+                   "in_maintenance": h.in_maintenance if h.source != "file" else None,
+                   "power_state": h.power_state if h.source != "file" else None,
+                   "has_gpu": h.has_gpu} for h in result.hosts],
+    }
+
+
+def _report_dict(report: HostReport, limit: int | None) -> dict[str, Any]:
     vms = report.vms if limit is None else report.vms[:limit]
     version = report.version
     return {

@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 from bot.console.capture_notes import capture_lines, limit_text
 from bot.console.grid import table
 from bot.esx.report import HostReport
-from commands.host_results import CheckResult, ScanResult, TopResult
+from commands.host_results import (
+    CheckResult,
+    HostFacts,
+    InventoryResult,
+    ScanResult,
+    TopResult,
+)
 
 # Annotations only: commands.results imports the remediation, history and store types.
 if TYPE_CHECKING:
@@ -23,6 +29,8 @@ def render(result: Result) -> str:
         return render_check(result)
     if isinstance(result, ScanResult):
         return render_scan(result)
+    if isinstance(result, InventoryResult):
+        return render_inventory(result)
     # The other results' renderers import history, remediation and the store: only when
     # needed, so that `aio-bot analyze` (a TopResult) starts fast.
     from bot.console import changes, history_view
@@ -84,23 +92,63 @@ def host_header(report: HostReport) -> list[str]:
     return lines + capture_lines(report)
 
 
+def vcenter_line(facts: HostFacts | None) -> list[str]:
+    """What vCenter says of the host (nothing without vCenter)."""
+    if facts is None:
+        return []
+    state = "connected" if facts.connected else "NOT connected"
+    maintenance = "in maintenance mode" if facts.in_maintenance else "not in maintenance mode"
+    return [f"vCenter: cluster {facts.cluster or '-'}, {maintenance}, {state}"]
+
+
 def render_top(result: TopResult) -> str:
-    rows = [
-        (vm.rank, vm.name or "(unknown)", vm.cartel_id, vm.world_id or "-", vm.vmgfx_handles,
-         vm.char_handles)
-        for vm in result.shown
-    ]
-    body = table(["#", "VM", "cartel", "world", "vmgfx", "CHAR"], rows, right={0, 2, 3, 4, 5})
+    facts = result.vcenter
+    headers = ["#", "VM", "cartel", "world", "vmgfx", "CHAR"]
+    rows: list[tuple[object, ...]] = []
+    for vm in result.shown:
+        row: tuple[object, ...] = (vm.rank, vm.name or "(unknown)", vm.cartel_id,
+                                   vm.world_id or "-", vm.vmgfx_handles, vm.char_handles)
+        if facts is not None:
+            vc = facts.vm(vm)
+            row += (", ".join(vc.vgpu_profiles) or "-", vc.power_state) if vc else ("?", "?")
+        rows.append(row)
+    if facts is not None:
+        headers += ["vGPU profile", "power"]
+    body = table(headers, rows, right={0, 2, 3, 4, 5})
     more = len(result.report.vms) - len(result.shown)
     tail = [f"... and {more} more VMs (limit={result.limit})"] if more > 0 else []
-    return "\n".join([*host_header(result.report), "", body, *tail, "",
+    return "\n".join([*host_header(result.report), *vcenter_line(facts), "", body, *tail, "",
                       result.assessment.summary, result.assessment.advice])
 
 
 def render_check(result: CheckResult) -> str:
     a = result.assessment
-    return "\n".join([*host_header(result.report), "", a.summary, f"Action: {a.action.value}",
-                      a.advice])
+    return "\n".join([*host_header(result.report), *vcenter_line(result.vcenter), "",
+                      a.summary, f"Action: {a.action.value}", a.advice])
+
+
+def render_inventory(result: InventoryResult) -> str:
+    rows = [(h.name, h.cluster, h.datacenter or "-", f"{h.address}:{h.port}", h.source,
+             state_text(h.connection_state, h.in_maintenance, h.source),
+             {True: "yes", False: "no", None: "?"}[h.has_gpu]) for h in result.hosts]
+    when = (f", discovered {result.refreshed_at:%Y-%m-%d %H:%M:%S} UTC"
+            if result.refreshed_at else "")
+    head = (f"Inventory ({result.source}): {len(result.hosts)} host(s){when}"
+            + (" (refreshed now)" if result.refreshed_now else ""))
+    out = [head, "", table(["host", "cluster", "datacenter", "address", "source", "state",
+                            "GPU"], rows, right=set())]
+    if result.source == "file":
+        out.append("The hosts come from the configuration's [[hosts]]; `refresh` has nothing "
+                   "to discover.")
+    return "\n".join(out)
+
+
+def state_text(connection_state: str, in_maintenance: bool, source: str) -> str:
+    """`connected`, `connected, maintenance`, `disconnected`; `-` for a file's host (not
+    known)."""
+    if source == "file":
+        return "-"
+    return connection_state + (", maintenance" if in_maintenance else "")
 
 
 def render_scan(result: ScanResult) -> str:

@@ -20,6 +20,7 @@ from bot.slack.runtime import Runtime
 from bot.slack.views.check import check_message
 from bot.slack.views.common import Message
 from bot.slack.views.help import error_message, help_message, notice_message, plain_message
+from bot.slack.views.inventory import inventory_message
 from bot.slack.views.plan import confirm_message, plan_message
 from bot.slack.views.scan import progress_message, scan_message
 from bot.slack.views.summary import summary_message
@@ -30,6 +31,7 @@ from commands.results import (
     CheckResult,
     ConfirmResult,
     HelpResult,
+    InventoryResult,
     OutcomeResult,
     PlanResult,
     RequestResult,
@@ -128,6 +130,8 @@ async def deliver(result: Result, inv: Invocation) -> None:
         await inv.reply.public(check_message(result, inv.user_id, inv.words, inv.verb))
     elif isinstance(result, ScanResult):
         await inv.reply.public(scan_message(result, 0.0, inv.user_id, inv.words))
+    elif isinstance(result, InventoryResult):
+        await inv.reply.public(inventory_message(result, inv.user_id, inv.words))
     elif isinstance(result, SummaryResult):  # the chart goes to the message's thread
         await inv.reply.public(summary_message(result, inv.user_id, inv.words))
     elif isinstance(result, ConfirmResult):  # the same confirmation the button has

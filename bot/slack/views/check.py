@@ -12,7 +12,7 @@ from commands.results import CheckResult
 
 def check_message(result: CheckResult, user_id: str, words: str,
                   verb: str = "Asked by") -> Message:
-    blocks: list[Block] = host_blocks(result.report, result.assessment)
+    blocks: list[Block] = host_blocks(result.report, result.assessment, result.vcenter)
     blocks += [verdict(result.assessment),
                buttons(result.report.host, words, result.assessment),
                asked_by(user_id, words, verb)]

@@ -3,11 +3,12 @@ fix availability, FDS warnings and hostd events."""
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import Block, HeaderBlock, SectionBlock
+from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
 
 from bot.assess import Assessment, Risk
 from bot.esx.report import HostReport
 from bot.slack.views.common import bar, clip, esc, mrkdwn
+from commands.host_results import HostFacts
 
 RISK_MARK = {Risk.OK: ":large_green_circle:", Risk.WARNING: ":large_yellow_circle:",
              Risk.CRITICAL: ":red_circle:"}
@@ -19,9 +20,12 @@ def header(report: HostReport, assessment: Assessment) -> HeaderBlock:
     return HeaderBlock(text=clip(title, 150))
 
 
-def host_blocks(report: HostReport, assessment: Assessment) -> list[Block]:
+def host_blocks(report: HostReport, assessment: Assessment,
+                vcenter: HostFacts | None = None) -> list[Block]:
     blocks: list[Block] = [header(report, assessment), headroom(report, assessment),
                            facts(report)]
+    if vcenter is not None:
+        blocks.append(vcenter_context(vcenter))
     events = events_text(report)
     if events:
         blocks.append(SectionBlock(text=mrkdwn(events)))
@@ -45,6 +49,16 @@ def facts(report: HostReport) -> SectionBlock:
         mrkdwn(f"*Fix (65536)*\n{fix}: {esc(clip(report.fix.reason, 1500))}"),
     ]
     return SectionBlock(fields=fields)
+
+
+def vcenter_context(vcenter: HostFacts) -> ContextBlock:
+    """What vCenter says of the host: its cluster, maintenance mode, connection."""
+    maintenance = (":construction: *in maintenance mode*" if vcenter.in_maintenance
+                   else "not in maintenance mode")
+    state = "connected" if vcenter.connected else ":warning: *not connected*"
+    line = (f"vCenter: cluster *{esc(clip(vcenter.cluster or '-', 200))}* · {maintenance} · "
+            f"{state}")
+    return ContextBlock(elements=[mrkdwn(line)])
 
 
 def build_text(report: HostReport) -> str:

@@ -9,18 +9,22 @@ from bot.esx.report import VmUsage
 from bot.slack.views.common import Attachment, Message, asked_by, esc, mrkdwn
 from bot.slack.views.host import host_blocks, verdict
 from bot.slack.views.tables import MAX_DATA_ROWS, table_block, to_csv
+from commands.host_results import HostFacts
 from commands.results import TopResult
 
 REFRESH = "refresh"
 PROPOSE_FIX = "propose_fix"
 HEADERS = ("#", "VM", "cartel", "world", "vmgfx", "CHAR")
+VCENTER_HEADERS = ("vGPU profile", "power")  # with vCenter
 CSV_HEADERS = ("rank", "vm", "cartel_id", "world_id", "uuid", "vmgfx_handles", "char_handles")
 
 
 def top_message(result: TopResult, user_id: str, words: str, verb: str = "Asked by") -> Message:
     report, shown = result.report, result.shown
-    blocks: list[Block] = host_blocks(report, result.assessment)
-    blocks.append(table_block(HEADERS, [_row(vm) for vm in shown],
+    facts = result.vcenter
+    blocks: list[Block] = host_blocks(report, result.assessment, facts)
+    headers = HEADERS + (VCENTER_HEADERS if facts is not None else ())
+    blocks.append(table_block(headers, [_row(vm, facts) for vm in shown],
                               right=frozenset({0, 2, 3, 4, 5})))
     notes = _notes(len(shown), len(report.vms), result.limit)
     if notes:
@@ -40,9 +44,14 @@ def buttons(host: str, words: str, assessment: Assessment) -> ActionsBlock:
     return ActionsBlock(block_id="host_actions", elements=elements)
 
 
-def _row(vm: VmUsage) -> list[str | int]:
-    return [vm.rank, vm.name or "(unknown)", vm.cartel_id,
-            vm.world_id if vm.world_id is not None else "-", vm.vmgfx_handles, vm.char_handles]
+def _row(vm: VmUsage, facts: HostFacts | None = None) -> list[str | int]:
+    row: list[str | int] = [vm.rank, vm.name or "(unknown)", vm.cartel_id,
+                            vm.world_id if vm.world_id is not None else "-", vm.vmgfx_handles,
+                            vm.char_handles]
+    if facts is not None:
+        vc = facts.vm(vm)  # joined by BIOS UUID; "?": vCenter has no VM with it
+        row += [", ".join(vc.vgpu_profiles) or "-", vc.power_state] if vc else ["?", "?"]
+    return row
 
 
 def _notes(shown: int, total: int, limit: int) -> str:
