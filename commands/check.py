@@ -9,8 +9,8 @@ from bot.esx.collect import collect_host
 from commands.context import Context
 from commands.params import host
 from commands.registry import Args, Command
-from commands.vcenter_facts import vcenter_facts
 from commands.results import CheckResult
+from commands.vcenter_facts import vcenter_facts
 
 
 async def run_check(ctx: Context, args: Args) -> CheckResult:

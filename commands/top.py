@@ -9,8 +9,8 @@ from bot.esx.collect import collect_host
 from commands.context import Context
 from commands.params import bounded_int, host
 from commands.registry import Args, Command
-from commands.vcenter_facts import vcenter_facts
 from commands.results import TopResult
+from commands.vcenter_facts import vcenter_facts
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000

@@ -24,13 +24,14 @@ from bot.config import SlackAccess, demo_remediation, load_config
 from bot.demo import DEMO_POLL_SECONDS, demo_config
 from bot.errors import ConfigError
 from bot.history.settings import HistorySettings
+from bot.proxy_env import proxy_for
 from bot.services import Services, open_services
 from bot.sim.fleet_process import FleetProcess
 from bot.slack.app import build_app
 from bot.slack.handlers.history_jobs import describe, start_history
 from bot.slack.runtime import Runtime
 from bot.slack.web.client import api_url, slack_client
-from bot.slack.web.server import EVENTS_PATH, start_site, web_app
+from bot.slack.web.server import EVENTS_PATH, Handler, metrics_app, start_site, web_app
 from bot.threads import default_workers, started_pool
 from commands.catalog import build_registry
 
@@ -39,6 +40,7 @@ SOCKET_NEEDS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
 # SSH sessions at once against the demo fleet: on a 2-core machine more worker threads only
 # take the GIL from the event loop (bench/ack.py: p99 ack 50 ms at 8, 225-315 ms at 32).
 DEMO_SSH_PARALLEL = 8
+METRICS_OFF = -1
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Options:
     port: int = 3000
     scan_every: float | None = None  # demo: background scans every N seconds (off if None)
     incident_channel: str | None = None  # demo: where alerts go (else AIO_BOT_INCIDENT_CHANNEL)
+    metrics_port: int | None = None  # None: [metrics] port; METRICS_OFF: no own listener
 
 
 def require_env(names: tuple[str, ...], env: Mapping[str, str] = os.environ) -> dict[str, str]:
@@ -86,17 +89,23 @@ async def serve(opts: Options) -> int:
         runtime.start_sweeper()
         history = _start_history(runtime, client)
         runner = await start_site(
-            web_app(runtime, app, signing_secret=secrets["SLACK_SIGNING_SECRET"]),
+            web_app(runtime, app, signing_secret=secrets["SLACK_SIGNING_SECRET"],
+                    metrics_token=runtime.services.config.metrics.token(),
+                    alertmanager=_alertmanager(runtime, client)),
             opts.host, opts.port)
+        metrics = await _metrics_site(runtime, opts)
         _start_worker_threads()
         _freeze_startup_objects()
         try:
             _say(f"serving {len(runtime.inventory)} host(s) on "
                  f"http://{_where(runner, opts.host)}{EVENTS_PATH}")
+            _say_metrics(metrics, runtime)
             if history:
                 _say(history)
             await _until_stopped()
         finally:
+            if metrics is not None:
+                await metrics.cleanup()
             await runner.cleanup()
     return 0
 
@@ -108,23 +117,64 @@ async def socket(opts: Options) -> int:
         app = build_app(client=client, signing_secret=os.environ.get("SLACK_SIGNING_SECRET", ""),
                         registry=build_registry(), runtime=runtime)
         await runtime.learn_home_team()
-        handler = AsyncSocketModeHandler(app, secrets["SLACK_APP_TOKEN"])  # inside the loop
+        handler = AsyncSocketModeHandler(app, secrets["SLACK_APP_TOKEN"],  # inside the loop
+                                         proxy=proxy_for(api_url()))
+        handler.client.proxy = proxy_for(api_url())  # None: direct (slack_sdk ignores NO_PROXY)
+        runtime.health.socket_connected = handler.client.is_connected
         runtime.start_sweeper()
         history = _start_history(runtime, client)
-        runner = await start_site(web_app(runtime, None), opts.host, opts.port)
+        runner = await start_site(
+            web_app(runtime, None, metrics_token=runtime.services.config.metrics.token(),
+                    alertmanager=_alertmanager(runtime, client)),
+            opts.host, opts.port)
+        metrics = await _metrics_site(runtime, opts)
         try:
             await handler.connect_async()  # type: ignore[no-untyped-call]
             _start_worker_threads()
             _freeze_startup_objects()
             _say(f"connected over Socket Mode with {len(runtime.inventory)} host(s); "
                  f"health on http://{_where(runner, opts.host)}/healthz")
+            _say_metrics(metrics, runtime)
             if history:
                 _say(history)
             await _until_stopped()
         finally:
             await handler.close_async()  # type: ignore[no-untyped-call]
+            if metrics is not None:
+                await metrics.cleanup()
             await runner.cleanup()
     return 0
+
+
+async def _metrics_site(runtime: Runtime, opts: Options) -> web.AppRunner | None:
+    """The metrics listener (`[metrics]`, `--metrics-port`), or None when it is off."""
+    config = runtime.services.config.metrics
+    port = config.port if opts.metrics_port is None else opts.metrics_port
+    if not config.listen or port == METRICS_OFF:
+        return None
+    return await start_site(metrics_app(runtime, config.token()), config.host, port)
+
+
+def _say_metrics(metrics: web.AppRunner | None, runtime: Runtime) -> None:
+    config = runtime.services.config.metrics
+    if metrics is not None:
+        _say(f"metrics on http://{_where(metrics, config.host)}/metrics")
+    elif config.token() is not None:
+        _say("metrics on the Slack port's /metrics, for requests with the bearer token "
+             f"(${config.bearer_token_env})")
+    else:
+        _say("metrics off ([metrics] listen = false and no "
+             f"${config.bearer_token_env})")
+
+
+def _alertmanager(runtime: Runtime, client: AsyncWebClient) -> Handler | None:
+    """POST /alertmanager when its bearer token is set in the environment."""
+    from bot.slack.handlers.alertmanager import webhook
+
+    config = runtime.services.config.alertmanager
+    token = config.token()
+    return None if token is None else webhook(runtime, build_registry(), client, token,
+                                              config.identity)
 
 
 @asynccontextmanager

@@ -19,6 +19,7 @@ from pyVim import connect
 from pyVmomi import vim, vmodl
 
 from bot.errors import VCenterError
+from bot.proxy_env import host_and_port, proxy_for
 from bot.vsphere.errors import translated
 from bot.vsphere.settings import VCenterSettings
 from bot.vsphere.tls import ssl_context
@@ -90,22 +91,27 @@ class Session:
 
     def _login(self) -> Conn:
         s = self.settings
+        proxy = proxy_for(f"https://{s.host}:{s.port}/sdk")  # HTTPS_PROXY, NO_PROXY
+        first_hop = host_and_port(proxy) if proxy else (s.host, s.port)
         with translated("log in", self.where, s.user, s.connect_timeout):
-            socket.create_connection((s.host, s.port), timeout=s.connect_timeout).close()
+            socket.create_connection(first_hop, timeout=s.connect_timeout).close()
         ctx = ssl_context(s)
         with translated("log in", self.where, s.user, s.request_timeout):
-            si = _smart_connect(s, ctx)
+            si = _smart_connect(s, ctx, first_hop if proxy else None)
             content = si.RetrieveContent()
         self.logins += 1
         log.info("vCenter %s: logged in as %s", self.where, s.user)
         return Conn(si, content)
 
 
-def _smart_connect(s: VCenterSettings, ctx: object) -> vim.ServiceInstance:
+def _smart_connect(s: VCenterSettings, ctx: object,
+                   proxy: tuple[str, int] | None = None) -> vim.ServiceInstance:
+    """SmartConnect, through an HTTP proxy (CONNECT) when `proxy` is given."""
+    via = {"httpProxyHost": proxy[0], "httpProxyPort": proxy[1]} if proxy else {}
     try:
         si = connect.SmartConnect(  # type: ignore[no-untyped-call]  # pyVim.connect is untyped
             host=s.host, port=s.port, user=s.user, pwd=s.password, sslContext=ctx,
-            httpConnectionTimeout=s.request_timeout, connectionPoolTimeout=300)
+            httpConnectionTimeout=s.request_timeout, connectionPoolTimeout=300, **via)
     except (VCenterError, vmodl.MethodFault, OSError, http.client.HTTPException):
         raise
     except Exception as err:  # pyVmomi raises bare Exception for unexpected answers

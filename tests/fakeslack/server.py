@@ -87,8 +87,12 @@ class FakeSlack:
         bot_id: str = "B0BOT",
         app_id: str = "A0FAKE",
         validate_blocks: bool = True,
+        public_host: str = "127.0.0.1",
     ) -> None:
         self.latency = latency
+        # the name in the URLs it hands out (API, response_url, uploads, Socket Mode); a name
+        # only a test's proxy resolves proves that every call went through the proxy
+        self.public_host = public_host
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -159,8 +163,8 @@ class FakeSlack:
 
     @property
     def url(self) -> str:
-        """`http://127.0.0.1:<port>`."""
-        return f"http://127.0.0.1:{self._port}"
+        """`http://127.0.0.1:<port>` (or the `public_host` given)."""
+        return f"http://{self.public_host}:{self._port}"
 
     @property
     def api_url(self) -> str:
@@ -546,7 +550,7 @@ class FakeSlack:
 
     async def _apps_connections_open(self, call: Call) -> JsonDict:
         ticket = uuid.uuid4().hex
-        return {"ok": True, "url": f"ws://127.0.0.1:{self._port}{SOCKET_PATH}?ticket={ticket}"}
+        return {"ok": True, "url": f"ws://{self.public_host}:{self._port}{SOCKET_PATH}?ticket={ticket}"}
 
     # --- defaults ----------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The Web API client: base URL from `SLACK_API_URL` (GovSlack, proxies, the test harness),
 retries on rate limits and server errors, which slack_sdk's async client does not do unless
 told, and one keep-alive HTTP session for every call (without one, slack_sdk opens and closes
-a session, hence a TCP and a TLS handshake, per call)."""
+a session, hence a TCP and a TLS handshake, per call). The standard proxy variables apply
+(`bot.proxy_env`: HTTPS_PROXY, HTTP_PROXY, NO_PROXY)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.proxy_env import proxy_for
 
 DEFAULT_API_URL = "https://slack.com/api/"
 TIMEOUT = 30
@@ -33,7 +36,7 @@ async def slack_client(token: str, base_url: str = DEFAULT_API_URL
     """`make_client` with one HTTP session whose connections are reused; closed on exit.
     Enter it inside the running event loop."""
     timeout = aiohttp.ClientTimeout(total=TIMEOUT)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with aiohttp.ClientSession(timeout=timeout, trust_env=True) as session:
         yield make_client(token, base_url, session)
 
 
@@ -41,15 +44,19 @@ def make_client(token: str, base_url: str = DEFAULT_API_URL,
                 session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
     """An AsyncWebClient that retries 429 (after Retry-After) and 5xx answers, and once a
     connection the server closed (a timed-out keep-alive connection, say); with
-    `session`, its calls share that session's connections (see `slack_client`)."""
-    return AsyncWebClient(
+    `session`, its calls share that session's connections (see `slack_client`). Through
+    the proxy the environment names for `base_url`, unless NO_PROXY says otherwise."""
+    client = AsyncWebClient(
         token=token,
         base_url=base_url,
         timeout=TIMEOUT,
         session=session,
+        trust_env_in_session=True,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=1),  # slack_sdk's default one
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )
+    client.proxy = proxy_for(base_url)  # slack_sdk's own reading ignores NO_PROXY
+    return client

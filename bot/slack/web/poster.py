@@ -1,6 +1,8 @@
-"""Posts to `response_url`s, retried on 429 (after Retry-After) and 5xx with backoff.
+"""Posts to `response_url`s, retried on 429 (after Retry-After, capped) and 5xx with backoff.
 
-Bolt's `respond()` has no retry handlers at all, hence this small poster."""
+Bolt's `respond()` has no retry handlers at all, hence this small poster around slack_sdk's
+webhook client (its own retry handlers off: the retries are ours), on one HTTP session that
+honours the standard proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.proxy_env import proxy_for
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +52,20 @@ class ResponsePoster:
         raise ResponseUrlError(f"response_url post failed with HTTP {status}")
 
     async def _try(self, url: str, body: dict[str, Any]) -> tuple[int, float | None]:
+        client = AsyncWebhookClient(url, timeout=int(TIMEOUT.total or 15),
+                                    session=self._client(), retry_handlers=[])
+        client.proxy = proxy_for(url)  # slack_sdk's own reading ignores NO_PROXY
         try:
-            async with self._client().post(url, json=body) as response:
-                await response.read()
-                return response.status, _retry_after(response.headers.get("Retry-After"))
+            response = await client.send_dict(body)
         except (aiohttp.ClientError, TimeoutError) as err:
             log.info("response_url post did not get through: %s", type(err).__name__)
             return 599, None
+        headers = response.headers or {}
+        return response.status_code, _retry_after(headers.get("Retry-After"))
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=TIMEOUT)
+            self._session = aiohttp.ClientSession(timeout=TIMEOUT, trust_env=True)
         return self._session
 
     async def close(self) -> None:
