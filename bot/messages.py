@@ -105,6 +105,27 @@ def ssh_host_not_connected(host: str, state: str) -> str:
     return f"vCenter says {host} is {_one_line(state, 40)}; I did not try to reach it over SSH."
 
 
+def host_keys_to_confirm(count: int) -> str:
+    return (f"{count} host(s) offered an SSH host key that is not on record, or differs from "
+            "it, so I did not read them. Nothing is trusted from chat: check each fingerprint "
+            "against the host's own console (ESXi Shell: `ssh-keygen -lf "
+            "/etc/ssh/ssh_host_ecdsa_key.pub`), then, on the machine aio-bot runs on:")
+
+
+def host_keys_commands(names: list[str], changed: list[str]) -> str:
+    hosts = " ".join(names)
+    lines = [f"aio-bot known-hosts scan {hosts}", f"aio-bot known-hosts add {hosts} --yes"]
+    if changed:
+        lines[-1] += "".join(f" --replace {name}" for name in changed)
+    return "\n".join(lines)
+
+
+def host_keys_changed_note() -> str:
+    return ("A CHANGED key is what an attack looks like, and also what a reinstalled host "
+            "looks like: `--replace HOST` only after its admin confirmed the new key. A "
+            "REVOKED key is never written.")
+
+
 # --- Slack ------------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.errors import AioBotError
+from bot.errors import AioBotError, HostKeyChanged, HostKeyUnknown
 from bot.esx import commandlines as cl
 from bot.esx.kernel import find_aio_setting
 from bot.esx.logs import parse_hostd_starts
@@ -62,11 +62,15 @@ def _vmkernel(out: CommandResult) -> tuple[FdsWarningSummary, list[HostdEvent]]:
 
 @dataclass(frozen=True, slots=True)
 class HostFailure:
-    """A host that could not be scanned, and the sentence that says why."""
+    """A host that could not be scanned, and the sentence that says why; for a host key
+    that is not on record (`new`), differs from it (`CHANGED`) or is revoked, the status
+    and the SHA256 fingerprint the host offered."""
 
     host: str
     cluster: str
     error: str
+    key_status: str | None = None
+    fingerprint: str | None = None
 
 
 ScanOutcome = HostReport | HostFailure
@@ -111,4 +115,18 @@ async def _collect_or_failure(
         return await collect_host(transport, host, now=now)
     except AioBotError as err:
         log.info("scan of %s failed: %s", host.name, err)
-        return HostFailure(host.name, host.cluster, str(err))
+        status = _key_status(err)
+        return HostFailure(host.name, host.cluster, str(err), status,
+                           getattr(err, "fingerprint", None) if status else None)
+
+
+def _key_status(err: AioBotError) -> str | None:
+    from bot.esx.known_hosts import HostKeyRevoked
+
+    if isinstance(err, HostKeyRevoked):
+        return "REVOKED"
+    if isinstance(err, HostKeyChanged):
+        return "CHANGED"
+    if isinstance(err, HostKeyUnknown):
+        return "new"
+    return None

@@ -22,7 +22,7 @@ from bot.slack.views.common import Message
 from bot.slack.views.help import error_message, help_message, notice_message, plain_message
 from bot.slack.views.inventory import inventory_message
 from bot.slack.views.plan import confirm_message, plan_message
-from bot.slack.views.scan import progress_message, scan_message
+from bot.slack.views.scan import host_keys_message, progress_message, scan_message
 from bot.slack.views.summary import summary_message
 from bot.slack.views.top import top_message
 from bot.store.api import State
@@ -130,6 +130,7 @@ async def deliver(result: Result, inv: Invocation) -> None:
         await inv.reply.public(check_message(result, inv.user_id, inv.words, inv.verb))
     elif isinstance(result, ScanResult):
         await inv.reply.public(scan_message(result, 0.0, inv.user_id, inv.words))
+        await _host_keys(result, inv)
     elif isinstance(result, InventoryResult):
         await inv.reply.public(inventory_message(result, inv.user_id, inv.words))
     elif isinstance(result, SummaryResult):  # the chart goes to the message's thread
@@ -176,4 +177,13 @@ async def _streamed(command: Command, args: Args, inv: Invocation, runtime: Runt
         runtime.metrics.ssh_error(command.name, len(result.failures))
     final = scan_message(result, seconds, inv.user_id, inv.words)
     await (inv.reply.update(posted, final) if posted else inv.reply.public(final))
+    await _host_keys(result, inv)
     return "partial" if result.failures else "ok"
+
+
+async def _host_keys(result: ScanResult, inv: Invocation) -> None:
+    """Host keys not on record or changed: one message with their fingerprints and the
+    command to run on the bot's machine (nothing is trusted from chat)."""
+    message = host_keys_message(result, inv.user_id, inv.words)
+    if message is not None:
+        await inv.reply.public(message)

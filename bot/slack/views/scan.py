@@ -6,6 +6,7 @@ from collections import Counter
 
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
 
+from bot import messages
 from bot.esx.collect import HostFailure
 from bot.slack.views.common import Attachment, Message, asked_by, bar, clip, esc, mrkdwn
 from bot.slack.views.tables import MAX_DATA_ROWS, table_block, to_csv
@@ -83,3 +84,34 @@ def _attachment(result: ScanResult) -> Attachment:
                       title=f"AIO handle use, scan of {result.scope}",
                       content=to_csv(CSV_HEADERS, rows),
                       comment=f"All {len(rows)} scanned hosts, most used first.")
+
+
+KEYS_SHOWN = 40
+
+
+def host_keys_message(result: ScanResult, user_id: str, words: str) -> Message | None:
+    """One message for the hosts whose SSH host key is not on record or has changed: each
+    with its SHA256 fingerprint, and the `aio-bot known-hosts` commands to run on the bot's
+    machine after checking them (nothing is added from chat). None when there are none."""
+    keys = [f for f in result.failures if f.key_status is not None]
+    if not keys:
+        return None
+    lines = [f"• *{esc(f.host)}*: {f.key_status} key `{esc(f.fingerprint or '?')}`"
+             for f in keys[:KEYS_SHOWN]]
+    if len(keys) > KEYS_SHOWN:
+        lines.append(f"… and {len(keys) - KEYS_SHOWN} more")
+    changed = [f.host for f in keys if f.key_status == "CHANGED"]
+    names = [f.host for f in keys if f.key_status != "REVOKED"]
+    blocks: list[Block] = [
+        HeaderBlock(text=clip(f"SSH host keys to confirm: {len(keys)} host(s)", 150)),
+        SectionBlock(text=mrkdwn(messages.host_keys_to_confirm(len(keys)))),
+        SectionBlock(text=mrkdwn("\n".join(lines))),
+    ]
+    if names:
+        commands = messages.host_keys_commands(names, changed)
+        blocks.append(SectionBlock(text=mrkdwn(f"```{esc(clip(commands, 2900))}```")))
+    if changed or any(f.key_status == "REVOKED" for f in keys):
+        blocks.append(ContextBlock(elements=[mrkdwn(messages.host_keys_changed_note())]))
+    blocks.append(asked_by(user_id, words))
+    text = f"SSH host keys to confirm on {len(keys)} host(s) (asked by <@{user_id}>)"
+    return Message.build(text, blocks)
