@@ -34,6 +34,52 @@ type shape struct {
 	ClusterHosts int                  `json:"clusterHosts"` // per cluster
 	Standalone   int                  `json:"standalone"`   // standalone hosts per datacenter
 	Hosts        map[string]hostShape `json:"hosts"`        // by host name (DC0_C0_H0, DC0_H0)
+	VMs          map[string]vmShape   `json:"vms"`          // by VM name (DC0_C0_RP0_VM0)
+}
+
+// vmShape changes one simulated VM: its BIOS UUID (to match a simulated ESXi host's
+// `esxcli vm process list`), a vGPU profile, the host it runs on, its power state.
+type vmShape struct {
+	UUID  string `json:"uuid"`
+	VGPU  string `json:"vgpu"`
+	Host  string `json:"host"`
+	Power string `json:"power"`
+}
+
+// shapeVMs applies the shape's per-VM state.
+func shapeVMs(want shape) error {
+	hosts := map[string]types.ManagedObjectReference{}
+	for _, e := range simulator.Map.All("HostSystem") {
+		hosts[e.Entity().Name] = e.Reference()
+	}
+	for name, vs := range want.VMs {
+		vm := findVM(name)
+		if vm == nil {
+			return fmt.Errorf("-shape: no VM named %q", name)
+		}
+		if vs.UUID != "" {
+			vm.Config.Uuid = vs.UUID
+		}
+		if vs.VGPU != "" {
+			backing := &types.VirtualPCIPassthroughVmiopBackingInfo{Vgpu: vs.VGPU}
+			device := &types.VirtualPCIPassthrough{VirtualDevice: types.VirtualDevice{
+				Key: 13000, Backing: backing}}
+			vm.Config.Hardware.Device = append(vm.Config.Hardware.Device, device)
+		}
+		if vs.Host != "" {
+			ref, ok := hosts[vs.Host]
+			if !ok {
+				return fmt.Errorf("-shape: no host named %q (VM %s)", vs.Host, name)
+			}
+			vm.Runtime.Host = &ref
+			vm.Summary.Runtime.Host = &ref
+		}
+		if vs.Power != "" {
+			vm.Runtime.PowerState = types.VirtualMachinePowerState(vs.Power)
+			vm.Summary.Runtime.PowerState = vm.Runtime.PowerState
+		}
+	}
+	return nil
 }
 
 func parseShape(text string) (shape, error) {

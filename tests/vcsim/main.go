@@ -186,6 +186,9 @@ func main() {
 	if err := extendHosts(want); err != nil {
 		log.Fatal(err)
 	}
+	if err := shapeVMs(want); err != nil {
+		log.Fatal(err)
+	}
 	simulator.Map.OptionManager().Setting = append(simulator.Map.OptionManager().Setting,
 		&types.OptionValue{Key: "vgpu.hotmigrate.enabled", Value: fmt.Sprint(*hotmigrate)})
 	index := simulator.Map.Get(*model.ServiceContent.SearchIndex).(*simulator.SearchIndex)
