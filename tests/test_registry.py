@@ -132,7 +132,7 @@ async def test_help_lists_every_command_and_explains_one() -> None:
     registry = build_registry()
     result = await registry.run("help", ctx())
     assert {e.name for e in result.entries} == {
-        "top", "check", "scan", "help", "fix", "migrate", "raise-limit", "reboot",
+        "top", "check", "scan", "inventory", "help", "fix", "migrate", "raise-limit", "reboot",
         "power-off", "audit", "approve", "reject", "summary"}  # type: ignore[union-attr]
     one = await registry.run("help top", ctx())
     assert one.topic == "top"  # type: ignore[union-attr]
