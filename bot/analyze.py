@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from bot import messages
 from bot.errors import UsageError
 from bot.esx import capture_read
-from bot.esx.kernel import find_aio_setting
 from bot.esx.lsof import parse_lsof_bytes, parse_lsof_file
 from bot.esx.records import (
     CaptureFile,
@@ -28,8 +27,6 @@ from bot.esx.records import (
     SkippedLine,
 )
 from bot.esx.report import CaptureNotes, HostReport, build_report
-from bot.esx.version import parse_version
-from bot.esx.vmlist import read_vm_list
 
 if TYPE_CHECKING:
     from bot.esx.analyze_logs import LogEvidence
@@ -81,7 +78,9 @@ def analyze(files: CapturedFiles, *, host: str = "captured", now: datetime | Non
     skips = _Skips()
     lsof = _lsof(files, skips) if files.lsof else LsofSummary({})
     vms = []
-    if files.vm_list:
+    if files.vm_list:  # each reader is imported only when its capture is given
+        from bot.esx.vmlist import read_vm_list
+
         found = read_vm_list(capture_read.read_text(files.vm_list))
         vms = found.vms
         skips.add(files.name(files.vm_list), found.skipped)
@@ -126,12 +125,18 @@ def _setting(files: CapturedFiles) -> tuple[KernelSetting | None, bool]:
     """The FDSNumAIOHandles row, and whether the capture can say the row is absent."""
     if files.kernel is None:
         return None, False
+    from bot.esx.kernel import find_aio_setting
+
     setting = find_aio_setting(capture_read.read_text(files.kernel))
     return setting, setting is not None or not files.kernel_is_delta
 
 
 def _version(files: CapturedFiles) -> EsxVersion | None:
-    return parse_version(capture_read.read_text(files.version)) if files.version else None
+    if files.version is None:
+        return None
+    from bot.esx.version import parse_version
+
+    return parse_version(capture_read.read_text(files.version))
 
 
 def _logs(files: CapturedFiles) -> LogEvidence:

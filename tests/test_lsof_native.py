@@ -42,6 +42,7 @@ def _reference(data: bytes) -> LsofSummary:
 def _native(data: bytes) -> LsofSummary:
     summary = lsof_native.count_bytes(data).summary()
     assert lsof_fast.count_bytes(data).summary() == summary
+    assert lsof_native.count_bytes(data, split=1).summary() == summary  # in two threads
     return summary
 
 
@@ -60,6 +61,48 @@ def test_same_answer_as_the_rules_on_any_bytes(data: bytes) -> None:
 @given(data=st.binary(max_size=300))
 def test_same_answer_on_arbitrary_binary(data: bytes) -> None:
     assert _native(data) == _reference(data)
+
+
+# The C counter reads a line's first 64 bytes at once (SSE2) when 64 bytes are left in the
+# buffer, else 8 at a time, and by the full rules when it meets a byte other than printable
+# ASCII, space and tab before the third field ends: these inputs put lsof's padding, paste
+# bytes and line lengths around 64 where those paths meet.
+pads = st.sampled_from([b" " * n for n in (1, 2, 7, 8, 9, 15, 16, 17, 31, 40, 56, 63, 64, 65)]
+                       + [b"\t", b" \t", b"\t" * 9])
+TAIL = b"\n" + b"2099517 vmx CHAR 5 /vmfs/devices/char/vmgfx/vmgfx0 " + b"x" * 64 + b"\n"
+
+
+@st.composite
+def padded_lines(draw: st.DrawFn) -> bytes:
+    lines = draw(st.lists(st.lists(st.tuples(tokens, pads | separators), max_size=8),
+                          max_size=12))
+    body = b"\n".join(b"".join(token + pad for token, pad in line) for line in lines)
+    return body + draw(st.sampled_from([TAIL, b"", b"\n"]))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(data=padded_lines())
+def test_same_answer_on_padded_lines_of_any_length(data: bytes) -> None:
+    assert _native(data) == _reference(data)
+
+
+LINE = b"2099517   vmx" + b" " * 31 + b"CHAR      63      /vmfs/devices/char/vmgfx/vmgfx0"
+ODD = [b"\r", b"\x0b", b"\x0c", b"\x00", b"\x01", b"\x1f", b"\x7f", b"\t", b" ", b"-", b"|",
+       b"\xc2\xa0", b"\xe3\x80\x80", b"\xef\xbb\xbf", b"\xe2\x80\x8b", b"\xff", b"\xc2", b"v"]
+
+
+@pytest.mark.parametrize("odd", ODD)
+def test_same_answer_with_a_paste_byte_at_every_column(odd: bytes) -> None:
+    lines = []
+    for at in range(len(LINE) + 1):
+        lines.append(LINE[:at] + odd + LINE[at:])  # inserted
+        lines.append(LINE[:at] + odd + LINE[at + 1:])  # in place of a byte
+        lines.append(LINE[:at] + odd)  # the line cut after it
+    for data in (b"\n".join(lines) + TAIL, b"\n".join(lines)):
+        assert _native(data) == _reference(data)
+    for line in lines:  # each line alone: at the buffer's end, fewer than 64 bytes left
+        assert _native(line) == _reference(line)
+        assert _native(line + TAIL) == _reference(line + TAIL)
 
 
 def test_many_cartels_and_types_grow_the_tables() -> None:

@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable, Iterator
 
 from bot.errors import ParseError
-from bot.esx import lsof_fast, lsof_native
+from bot.esx import lsof_native
 from bot.esx.lsof_rules import CANONICAL, FORMAT, Tally, awk_fields, count_line
 from bot.esx.paste import split_lines
 from bot.esx.records import LsofSummary
@@ -68,6 +68,8 @@ def parse_lsof_file(path: str | os.PathLike[str]) -> LsofSummary:
     Bytes that are not UTF-8 are kept as surrogate escapes in Type names."""
     if lsof_native.AVAILABLE and os.path.isfile(path):
         return lsof_native.count_file(path).summary()
+    from bot.esx import lsof_fast  # imported only when it counts: analyze starts faster
+
     return lsof_fast.count_file(path).summary()
 
 
@@ -75,6 +77,8 @@ def parse_lsof_bytes(data: bytes) -> LsofSummary:
     """`parse_lsof` on a capture held in memory (read from a gzip file, say)."""
     if lsof_native.AVAILABLE:
         return lsof_native.count_bytes(data).summary()
+    from bot.esx import lsof_fast
+
     return lsof_fast.count_bytes(data).summary()
 
 

@@ -2,7 +2,8 @@
 
 setup.py builds it at install time if a C compiler is there (optional: the install goes on
 without one, and `AVAILABLE` is False). The file is memory-mapped and counted in one pass
-without the GIL; the answer is a `Tally`, as from the Python counters.
+without the GIL (from `SPLIT` bytes on, in two threads, each half of the file: POSIX, more
+than one CPU); the answer is a `Tally`, as from the Python counters.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ AVAILABLE = _native is not None
 MISSING = None if AVAILABLE else (
     "bot.esx._lsofcount is not built (no C compiler when the project was installed)")
 _WHY = {1: FEW_FIELDS, 2: NOT_A_CARTEL}
+SPLIT = 8 << 20  # bytes: a buffer this large is counted in two threads
 
 
 def count_file(path: str | os.PathLike[str]) -> Tally:
@@ -40,11 +42,12 @@ def count_file(path: str | os.PathLike[str]) -> Tally:
             return count_bytes(data)
 
 
-def count_bytes(data: bytes | mmap.mmap) -> Tally:
-    """Count lsof output held in memory; lines not counted are in the tally's `skipped`."""
+def count_bytes(data: bytes | mmap.mmap, *, split: int = SPLIT) -> Tally:
+    """Count lsof output held in memory; lines not counted are in the tally's `skipped`.
+    `split`: from this many bytes on, in two threads (the tests make it 1)."""
     if _native is None:
         raise RuntimeError("bot.esx._lsofcount is not built")
-    lines, types, cartels, bad, bad_total = _native.count(data)
+    lines, types, cartels, bad, bad_total = _native.count(data, split)
     tally = _tally(lines, types, cartels)
     tally.skipped_total = bad_total
     for line_no, start, end, code in bad:
