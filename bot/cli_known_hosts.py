@@ -45,12 +45,17 @@ def add_known_hosts_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def known_hosts(args: argparse.Namespace) -> int:
-    """The action, on the configured inventory and [ssh] settings."""
+    """The action, on the configured inventory (hosts from vCenter with
+    `[inventory] source = "vcenter"|"both"`) and [ssh] settings."""
+    import asyncio
+
     from bot.config import load_config
+    from bot.services import configured_inventory
 
     config = load_config()
     timeout = args.timeout or config.ssh.connect_timeout
-    return run(args, config.inventory, config.ssh.known_hosts, timeout=timeout,
+    inventory = asyncio.run(configured_inventory(config))  # from vCenter if so configured
+    return run(args, inventory, config.ssh.known_hosts, timeout=timeout,
                parallel=config.ssh.max_parallel)
 
 

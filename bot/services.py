@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.assess import Thresholds
 from bot.clock import utcnow
@@ -36,6 +36,9 @@ from bot.store.api import Store
 from bot.store.dburl import parse_url
 from bot.vsphere.api import VCenter
 from commands.context import Context
+
+if TYPE_CHECKING:  # pyVmomi is imported only when vCenter is configured
+    from bot.vsphere.inventory_source import VCenterInventory
 
 log = logging.getLogger(__name__)
 
@@ -178,9 +181,8 @@ async def _hosts_through_vcenter(stack: AsyncExitStack, services: Services,
 SSH_WINDOW_LINGER = 5.0  # seconds a window stays open after a read, for the next command line
 
 
-async def _discovered(stack: AsyncExitStack, config: Config, session: object) -> Inventory:
-    import asyncio
-
+def vcenter_inventory(config: Config, session: object) -> VCenterInventory:
+    """The inventory [inventory] asks for, discovered through `session` (not yet)."""
     from bot.vsphere.discovery import DiscoveryFilter
     from bot.vsphere.inventory_source import VCenterInventory
     from bot.vsphere.merge import HostOverride, inventory_source
@@ -188,7 +190,7 @@ async def _discovered(stack: AsyncExitStack, config: Config, session: object) ->
 
     assert isinstance(session, Session)
     wanted = config.hosts_from
-    source = VCenterInventory(
+    return VCenterInventory(
         session, source=inventory_source(wanted.source),
         filters=DiscoveryFilter(clusters=wanted.clusters, datacenters=wanted.datacenters,
                                 gpu_only=wanted.gpu_hosts_only,
@@ -197,6 +199,25 @@ async def _discovered(stack: AsyncExitStack, config: Config, session: object) ->
         overrides=[HostOverride.from_entry(h, config.ssh.username) for h in config.inventory],
         default_username=config.ssh.username,
         refresh_seconds=wanted.refresh_minutes * 60)
+
+
+async def configured_inventory(config: Config,
+                               env: Mapping[str, str] = os.environ) -> Inventory:
+    """The configuration's hosts once, discovered in vCenter when [inventory] says so (for
+    `aio-bot known-hosts`, which needs no other part of the bot)."""
+    if not config.hosts_from.from_vcenter or config.vcenter is None:
+        return config.inventory
+    vcenter = pyvmomi_vcenter(config.vcenter, env)
+    try:
+        return await vcenter_inventory(config, getattr(vcenter, "session", None)).refresh()
+    finally:
+        await vcenter.close()
+
+
+async def _discovered(stack: AsyncExitStack, config: Config, session: object) -> Inventory:
+    import asyncio
+
+    source = vcenter_inventory(config, session)
     inventory = await source.refresh()  # VCenterError when vCenter cannot be read at all
     task = asyncio.get_running_loop().create_task(source.keep_fresh(),
                                                   name="aio-inventory-refresh")
