@@ -198,6 +198,28 @@ def gate_too_many_open(limit: int, open_ids: list[int]) -> str:
             f"{limit}. Withdraw one (`reject <id>`) or wait for a decision.")
 
 
+def gate_service_reads_only(identity: str) -> str:
+    return (f"`{shown(identity)}` is a service identity: it may read and post, never propose, "
+            "approve, reject or silence.")
+
+
+def no_open_incident(host: str) -> str:
+    return f"There is no open incident on `{shown(host)}`."
+
+
+def silencing_needs_store() -> str:
+    return ("Acknowledging and snoozing alerts needs the store: configure [history] scans or "
+            "set AIO_BOT_DB.")
+
+
+def acknowledged(host: str, alert_id: int) -> str:
+    return f"Incident #{alert_id} on {host} acknowledged: later changes will not ping."
+
+
+def snoozed(host: str, alert_id: int, until: str) -> str:
+    return f"Incident #{alert_id} on {host} snoozed {until}."
+
+
 def changes_not_set_up() -> str:
     return ("Changes are not set up here (they need a vCenter, a store and approvers); "
             "`top`, `check`, `scan`, `summary` and `audit` work.")
@@ -241,3 +263,18 @@ def window_since(start: str, end: str) -> str:
 
 def not_captured(what: str, command: str) -> str:
     return f"{what}: not captured (run `{command}`)"
+
+
+def plan_not_posted(request_id: int) -> str:
+    return (f"I could not post request #{request_id} in this channel, so I withdrew it; "
+            "try again in a moment (or invite me to the channel).")
+
+
+def store_unavailable() -> str:
+    return ("The bot's database is not answering just now, so nothing was changed; try again "
+            "in a minute. Its admins can see why in the bot's log.")
+
+
+def vcenter_failed(operation: str) -> str:
+    return (f"vCenter could not {_one_line(operation, 80)}; nothing more was done. The "
+            "details are in the bot's log.")

@@ -153,7 +153,10 @@ async def test_open_proposals_per_user(fake_slack: FakeSlack) -> None:
         await bot.driver.slash("/aio", "power-off vdi-eng-016")
         await private(bot, f"open proposal(s) (#{first.id})")
         await bot.driver.slash("/aio", "power-off vdi-eng-016", user_id="U0ALICE")
-        await bot.fake.wait_for_message(lambda m: "Power off" in all_text(m), timeout=30)
+        await private(bot, f"Request #{first.id} is already open for vdi-eng-016")
+        await bot.driver.slash("/aio", "raise-limit host02", user_id="U0ALICE")
+        await bot.fake.wait_for_message(lambda m: is_plan(m) and "host02" in all_text(m),
+                                        timeout=30)
 
 
 async def test_console_lines_pass_the_gate() -> None:

@@ -217,12 +217,15 @@ async def test_key_file_auth(host_dir: Path, tmp_path: Path) -> None:
             await transport.close()
 
 
-async def test_host_down(sim_server: SimSshServer, known_hosts: Path, host_dir: Path) -> None:
+async def test_host_down(sim_server: SimSshServer, known_hosts: Path, host_dir: Path,
+                         caplog: pytest.LogCaptureFixture) -> None:
     transport = transport_for(known_hosts)
     try:
         closed = host_entry("esx09", free_port())
-        err = await fails_with(HostUnreachable, transport, closed)
-        assert f"127.0.0.1:{closed.port}" in str(err)
+        with caplog.at_level(logging.INFO, logger="bot.esx.ssh_exec"):
+            err = await fails_with(HostUnreachable, transport, closed)
+        assert "esx09" in str(err) and "127.0.0.1" not in str(err)  # users read the name,
+        assert f"127.0.0.1:{closed.port}" in caplog.text  # the log has the address
         sim_server.down = True
         await fails_with(HostUnreachable, transport, entry(sim_server))
         sim_server.down = False

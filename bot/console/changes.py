@@ -55,14 +55,18 @@ def render_outcome(result: OutcomeResult) -> str:
 
 def render_request(result: RequestResult) -> str:
     r = result.request
-    return f"Request #{r.id} is {r.state.value}: {r.outcome or ''}".rstrip(": ")
+    return f"Request #{r.id} is {_state(r)}: {r.outcome or ''}".rstrip(": ")
+
+
+def _state(r: Request) -> str:
+    return "INTERRUPTED (needs review)" if r.state.needs_review else r.state.value
 
 
 def render_audit(result: AuditResult) -> str:
     scope = result.host or "all hosts"
     requests = table(
         ["#", "kind", "target", "state", "asked by", "approved by", "outcome"],
-        [(r.id, r.kind, r.target, r.state.value, r.requested_by, r.approved_by or "-",
+        [(r.id, r.kind, r.target, _state(r), r.requested_by, r.approved_by or "-",
           _short(r.outcome or "-")) for r in result.requests],
         right={0})
     trail = table(

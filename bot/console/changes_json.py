@@ -33,7 +33,8 @@ def changes_dict(result: PlanResult | ConfirmResult | OutcomeResult | RequestRes
 
 def request_dict(r: Request) -> dict[str, Any]:
     return {"id": r.id, "kind": r.kind, "target": r.target, "host": r.host,
-            "state": r.state.value, "requested_by": r.requested_by,
+            "state": r.state.value, "needs_review": r.state.needs_review,
+            "requested_by": r.requested_by,
             "approved_by": r.approved_by, "created_at": _iso(r.created_at),
             "expires_at": _iso(r.expires_at), "outcome": r.outcome}
 

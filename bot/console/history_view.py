@@ -33,9 +33,10 @@ def render_summary(result: SummaryResult) -> str:
                 f"({len(result.open_incidents)} still open)"]
     out += [f"  {_incident(a, result.until)}" for a in result.incidents[-SHOWN:]]
     out += ["", f"Remediations: {len(result.done)} done, {len(result.pending)} pending, "
-                f"{len(result.failed)} failed, {len(result.closed)} rejected/expired/cancelled"]
-    for label, lines in (("done", result.done), ("pending", result.pending),
-                         ("failed", result.failed)):
+                f"{len(result.failed)} failed, {len(result.review)} need review (interrupted), "
+                f"{len(result.closed)} rejected/expired/cancelled"]
+    for label, lines in (("NEEDS REVIEW", result.review), ("done", result.done),
+                         ("pending", result.pending), ("failed", result.failed)):
         out += [f"  {label}: {_remediation(r)}" for r in lines[-SHOWN:]]
     reboot = result.reboot_pending
     out += ["", "Reboot pending (raised limit not in force yet): "
@@ -113,6 +114,7 @@ def summary_dict(result: SummaryResult) -> dict[str, Any]:
             "done": [remediation_dict(r) for r in result.done],
             "pending": [remediation_dict(r) for r in result.pending],
             "failed": [remediation_dict(r) for r in result.failed],
+            "needs_review": [remediation_dict(r) for r in result.review],
             "closed": [remediation_dict(r) for r in result.closed],
         },
         "reboot_pending": [h.host for h in result.reboot_pending],

@@ -5,6 +5,7 @@ caller's timeout really ends the work (`asyncio.wait_for` around a thread would 
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 import socket
@@ -26,6 +27,8 @@ from bot.errors import (
 from bot.esx.known_hosts import KnownHosts, StrictClient
 from bot.esx.ssh_auth import PasswordFirstInteractive, failure_detail
 from bot.inventory import HostEntry
+
+log = logging.getLogger(__name__)
 
 _CHUNK = 65536
 _POLL = 0.5  # longest single wait, so a cancelled command notices within this
@@ -101,10 +104,13 @@ def connect_error(host: HostEntry, command: str, exc: BaseException) -> HostErro
         isinstance(exc, paramiko.SSHException) and "authentication" in str(exc).lower()
     ):  # also "No authentication methods available": no password and no key given
         return AuthFailed(host.name, command, f"as {host.username}: {failure_detail(exc)}")
+    # the address goes to the log only: users read the host's name (Slack shows errors)
     if isinstance(exc, (socket.timeout, TimeoutError)):
-        return HostUnreachable(host.name, command, f"{host.address}:{host.port}: timed out")
+        log.info("ssh %s (%s:%d): connect timed out", host.name, host.address, host.port)
+        return HostUnreachable(host.name, command, "timed out")
     detail = str(exc) or type(exc).__name__
-    return HostUnreachable(host.name, command, f"{host.address}:{host.port}: {detail}")
+    log.info("ssh %s (%s:%d): %s", host.name, host.address, host.port, detail)
+    return HostUnreachable(host.name, command, _without_address(detail, host))
 
 
 def execute(
@@ -195,3 +201,12 @@ def _drain(
         if remaining <= 0:
             raise CommandTimeout(host.name, command, f"after {timeout:g} s")
         poller.poll(min(remaining, _POLL) * 1000)
+
+
+def _without_address(detail: str, host: HostEntry) -> str:
+    """OS errors name the address (`[Errno 111] Connect call failed ('10.0.0.11', 22)`)."""
+    for shown in (f"('{host.address}', {host.port})", f"{host.address}:{host.port}",
+                  host.address):
+        if host.address != host.name:
+            detail = detail.replace(shown, "")
+    return " ".join(detail.split()) or "connection failed"

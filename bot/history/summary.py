@@ -95,6 +95,7 @@ class SummaryResult(HostsByRisk):
     simulated: bool = False  # the history was synthesised (demo)
     stale: list[str] = field(default_factory=list)  # hosts last seen before the period
     unreachable: list[str] = field(default_factory=list)  # failed the scan made now
+    review: list[RemediationLine] = field(default_factory=list)  # interrupted: check hosts
 
     @property
     def open_incidents(self) -> list[AlertRecord]:
@@ -137,6 +138,7 @@ async def build_summary(store: Store, thresholds: Thresholds, period: Period, no
         done=[r for r in lines if r.state == State.SUCCEEDED.value],
         pending=[r for r in lines if r.state not in {s.value for s in FINAL}],
         failed=[r for r in lines if r.state == State.FAILED.value],
+        review=[r for r in lines if r.state == State.INTERRUPTED.value],
         closed=[r for r in lines if r.state in {State.REJECTED.value, State.EXPIRED.value,
                                                 State.CANCELLED.value}],
         chart=Chart(png, selection.hosts, selection.omitted),

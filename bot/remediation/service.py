@@ -18,24 +18,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import utcnow
-from bot.errors import AioBotError, PreconditionFailed, UsageError
+from bot.errors import UsageError
 from bot.gate import Caller, Effect, Gate, Refused
-from bot.remediation.executors import migrate, power_off, raise_limit, reboot
-from bot.remediation.executors.base import Executor, Executors, Say
+from bot.remediation.executors.base import Executors
+from bot.remediation.fence import Fence
 from bot.remediation.narrator import QUIET, Narrator
-from bot.remediation.plan import Plan, Step, StepKind
+from bot.remediation.plan import Plan
+from bot.remediation.runner import SYSTEM, Outcome, Run
 from bot.store.api import NewRequest, Request, State, Store
 
 log = logging.getLogger(__name__)
-SYSTEM = "aio-bot"
 
-EXECUTORS: dict[StepKind, Executor] = {
-    StepKind.RAISE_LIMIT: raise_limit,
-    StepKind.REBOOT: reboot,
-    StepKind.MIGRATE: migrate,
-    StepKind.POWER_OFF: power_off,
-}
 DEFAULT_EXPIRY = timedelta(minutes=30)
+OPEN = frozenset({State.PROPOSED, State.APPROVED, State.RUNNING})
 LEASE_TTL = 60.0  # seconds: a request whose runner stopped renewing is taken as interrupted
 
 
@@ -46,13 +41,6 @@ def process_id() -> str:
 
 class RequestRefused(Refused):
     """The button or command cannot act on this request (closed, expired, not allowed)."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    request: Request
-    ok: bool
-    summary: str
 
 
 @dataclass
@@ -78,11 +66,28 @@ class Remediation:
             raise UsageError(" ".join(plan.notes) or f"Nothing to do on {plan.host}.")
         async with self._proposing[who.user]:
             await self.gate.authorize(who, Effect.PROPOSE)
+            await self._no_open_request_for(plan)
             now = self.clock()
             new = NewRequest(kind=_kind(plan), target=_target(plan), host=plan.host,
                              params={"plan": plan.to_json()}, requested_by=who.user,
                              expires_at=now + self.expiry, channel=who.channel)
             return await self.store.create(new, now=now)
+
+    async def _no_open_request_for(self, plan: Plan) -> None:
+        """One open request per host and per VM: a second proposal points to the first."""
+        vms = {s.vm for s in plan.steps if s.vm}
+        now = self.clock()
+        for r in await self.store.requests(states=OPEN, limit=1000):
+            if r.state is State.PROPOSED and r.expires_at <= now:
+                continue  # expired; the sweeper has not moved it yet
+            other = Plan.from_json(r.params["plan"])
+            same_vm = vms & {s.vm for s in other.steps if s.vm}
+            if other.host.lower() == plan.host.lower() or same_vm:
+                what = next(iter(same_vm)) if same_vm else plan.host
+                raise RequestRefused(
+                    f"Request #{r.id} is already open for {what} ({r.state.value}, proposed "
+                    f"by {r.requested_by}); approve, reject or wait for it before proposing "
+                    "another.")
 
     async def open_proposals(self, user: str) -> list[Request]:
         """`user`'s proposals still waiting for a decision (the gate's per-user limit)."""
@@ -99,18 +104,39 @@ class Remediation:
         except Refused as err:
             await self._audit(request, who.user, "approval-refused", {"reason": str(err)})
             raise RequestRefused(str(err)) from None
-        user = who.user
-        if not await self.store.lease(_lease(request), self.holder, self.lease_ttl,
-                                      self.clock()):
-            raise RequestRefused(f"Request #{request.id} is being approved by someone else.")
+        fence = await self._fence(request)
         self._mine.add(request.id)
         try:
-            approved = await self._move(request, State.PROPOSED, State.APPROVED, user,
-                                        approved_by=user)
-            return await self._execute(approved, user, narrator)
+            approved = await self._move(request, State.PROPOSED, State.APPROVED, who.user,
+                                        approved_by=who.user)
+            return await Run(self.store, self.executors, fence, narrator, approved, who.user,
+                             self.clock).execute()
         finally:
             self._mine.discard(request.id)
-            await self.store.release_lease(_lease(request), self.holder)
+            await fence.release()
+
+    async def _fence(self, request: Request) -> Fence:
+        """The run's leases: the request, and each host its plan touches (one running change
+        per host: a migration holds its source and its target). Refused when another holds
+        one of them; then nothing is held."""
+        attempt = f"{self.holder}#r{request.id}:{uuid.uuid4().hex[:6]}"  # one per approval
+        fence = Fence(self.store, attempt, self.lease_ttl, self.clock)
+        if not await fence.take(_lease(request)):
+            raise RequestRefused(f"Request #{request.id} is being approved by someone else.")
+        for host in sorted(_hosts(Plan.from_json(request.params["plan"]))):
+            if not await fence.take(f"host:{host.lower()}"):
+                await fence.release()
+                raise RequestRefused(await self._busy(host, request.id))
+        return fence
+
+    async def _busy(self, host: str, request_id: int) -> str:
+        running = [r for r in await self.store.requests(
+            states=frozenset({State.APPROVED, State.RUNNING}), limit=1000)
+            if r.id != request_id and host.lower() in
+            {h.lower() for h in _hosts(Plan.from_json(r.params["plan"]))}]
+        which = f" (request #{running[0].id})" if running else ""
+        return (f"Another change is running on {host}{which}; approve #{request_id} when it "
+                "has ended. It stays proposed until then.")
 
     async def reject(self, request_id: int, caller: Caller | str,
                      narrator: Narrator = QUIET) -> Request:
@@ -127,6 +153,11 @@ class Remediation:
                                     outcome=f"{state.value} by {user}")
         await narrator.changed(rejected)
         return rejected
+
+    async def withdraw(self, request_id: int, why: str) -> Request | None:
+        """Cancel a proposal that nobody can see (its message failed to post)."""
+        return await self.store.transition(request_id, State.PROPOSED, State.CANCELLED,
+                                           actor=SYSTEM, now=self.clock(), outcome=why)
 
     async def expire_due(self) -> list[Request]:
         return await self.store.expire_due(now=self.clock())
@@ -159,8 +190,10 @@ class Remediation:
         return moved
 
     async def recover_interrupted(self) -> list[Request]:
-        """Requests left approved or running by a bot process that stopped (its lease ran
-        out) end as failed, with what the audit says was done: a definite, reported state."""
+        """Requests left approved or running by a bot process that stopped or paused past its
+        lease end as `interrupted`, with what the audit says was done: a definite, reported
+        state that a person must review (the host may be half-way). Taking the lease over
+        moves its fencing token on: the old runner, if it wakes up, can act no more."""
         ended = []
         for request in await self.store.requests(states=frozenset({State.APPROVED,
                                                                    State.RUNNING})):
@@ -171,7 +204,7 @@ class Remediation:
                 continue  # its runner is alive
             summary = await self._interrupted_summary(request)
             moved = await self.store.transition(
-                request.id, request.state, State.FAILED, actor=SYSTEM, now=self.clock(),
+                request.id, request.state, State.INTERRUPTED, actor=SYSTEM, now=self.clock(),
                 detail={"interrupted": summary}, outcome=summary)
             await self.store.release_lease(_lease(request), self.holder)
             if moved is not None:
@@ -191,82 +224,8 @@ class Remediation:
             where = " No step was under way."
         before = f" Done before: {' '.join(done)}" if done else ""
         return (f"Interrupted: the bot process running this request stopped after "
-                f"{len(done)} of {len(plan.steps)} step(s).{where}{before}")
-
-    async def _execute(self, request: Request, user: str, narrator: Narrator) -> Outcome:
-        """Run under the request's lease (taken by `approve`), renewed while it runs; the
-        narrator hears the start, each step and the end."""
-        heartbeat = asyncio.create_task(self._heartbeat(request))
-        try:
-            outcome = await self._execute_steps(request, user, narrator)
-        finally:
-            heartbeat.cancel()
-        await narrator.changed(outcome.request)
-        await narrator.progress(outcome.request,
-                                ("Done: " if outcome.ok else "Failed: ") + outcome.summary)
-        return outcome
-
-    async def _heartbeat(self, request: Request) -> None:
-        while True:
-            await asyncio.sleep(self.lease_ttl / 3)
-            try:
-                await self.store.lease(_lease(request), self.holder, self.lease_ttl,
-                                       self.clock())
-            except Exception:  # a store hiccup: the next beat tries again
-                log.exception("could not renew the lease of request %d", request.id)
-
-    async def _execute_steps(self, request: Request, user: str,
-                             narrator: Narrator) -> Outcome:
-        plan = Plan.from_json(request.params["plan"])
-        try:
-            await EXECUTORS[plan.steps[0].kind].check(plan.steps[0], self.executors)
-        except PreconditionFailed as err:
-            failed = await self._move(request, State.APPROVED, State.FAILED, user,
-                                      {"refused": str(err)}, outcome=f"Refused: {err}")
-            return Outcome(failed, False, f"Refused: {err} Nothing was changed.")
-        running = await self._move(request, State.APPROVED, State.RUNNING, user)
-        await narrator.changed(running, "Working on it; progress in the thread.")
-
-        async def say(text: str) -> None:
-            await narrator.progress(running, text)
-
-        done: list[str] = []
-        for number, step in enumerate(plan.steps, 1):
-            error = await self._run_step(running, number, step, say, done)
-            if error is not None:
-                summary = _failure_summary(number, len(plan.steps), error, done)
-                failed = await self._move(running, State.RUNNING, State.FAILED, "aio-bot",
-                                          {"step": number, "error": error}, outcome=summary)
-                return Outcome(failed, False, summary)
-        summary = " ".join(done)
-        ok = await self._move(running, State.RUNNING, State.SUCCEEDED, "aio-bot",
-                              {"steps": len(plan.steps)}, outcome=summary)
-        return Outcome(ok, True, summary)
-
-    async def _run_step(self, request: Request, number: int, step: Step, say: Say,
-                        done: list[str]) -> str | None:
-        """Check and run one step; its outcome appended to `done`, or the error returned."""
-        executor = EXECUTORS[step.kind]
-        await self._audit(request, "aio-bot", "step-started", {"step": number,
-                                                                **step.to_json()})
-        try:
-            if number == 1 or not self.executors.dry_run:  # a dry run changes nothing, so
-                await executor.check(step, self.executors)  # later steps' checks can't hold
-            result: str = await executor.run(step, self.executors, say)
-        except AioBotError as err:
-            await self._audit(request, "aio-bot", "step-failed", {"step": number,
-                                                                   "error": str(err)})
-            return str(err)
-        except Exception as err:  # the boundary: never leave a request running
-            log.exception("step %d of request %d crashed", number, request.id)
-            await self._audit(request, "aio-bot", "step-failed", {"step": number,
-                                                                   "error": repr(err)})
-            return f"internal error ({type(err).__name__}); see the bot's log"
-        await self._audit(request, "aio-bot", "step-succeeded", {"step": number,
-                                                                  "output": result})
-        await say(f"Step {number} done: {result}")
-        done.append(result)
-        return None
+                f"{len(done)} of {len(plan.steps)} step(s); a person must check the hosts "
+                f"before anything else runs there.{where}{before}")
 
     async def _audit(self, request: Request, actor: str, event: str,
                      detail: dict[str, Any]) -> None:
@@ -278,9 +237,10 @@ def _lease(request: Request) -> str:
     return f"request:{request.id}"
 
 
-def _failure_summary(number: int, total: int, error: str, done: list[str]) -> str:
-    before = f" Steps done before it: {' '.join(done)}" if done else " Nothing was changed."
-    return f"Step {number} of {total} failed: {error}{before}"
+def _hosts(plan: Plan) -> set[str]:
+    """Every host a plan acts on: its host, and where its migrations go."""
+    return {plan.host} | {s.host for s in plan.steps} | {s.target for s in plan.steps
+                                                         if s.target}
 
 
 def _kind(plan: Plan) -> str:

@@ -29,21 +29,26 @@ class State(StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # its runner lost it mid-way: a person must look at the host
+
+    @property
+    def needs_review(self) -> bool:
+        return self is State.INTERRUPTED
 
 
 # The only transitions the store accepts.
 TRANSITIONS: dict[State, frozenset[State]] = {
     State.PROPOSED: frozenset({State.APPROVED, State.REJECTED, State.EXPIRED, State.CANCELLED}),
-    State.APPROVED: frozenset({State.RUNNING, State.FAILED}),
-    State.RUNNING: frozenset({State.SUCCEEDED, State.FAILED}),
+    State.APPROVED: frozenset({State.RUNNING, State.FAILED, State.INTERRUPTED}),
+    State.RUNNING: frozenset({State.SUCCEEDED, State.FAILED, State.INTERRUPTED}),
 }
 FINAL = frozenset({State.SUCCEEDED, State.FAILED, State.REJECTED, State.EXPIRED,
-                   State.CANCELLED})
+                   State.CANCELLED, State.INTERRUPTED})
 
 
 @dataclass(frozen=True)
 class NewRequest:
-    kind: str  # raise-limit | reboot | migrate | power-off | plan
+    kind: str  # raise-limit | reboot | migrate | power-off, or fix (steps of several kinds)
     target: str  # host name (raise-limit, reboot, plan) or VM name
     host: str  # the host the request is about
     params: dict[str, Any]  # JSON-serialisable
@@ -156,6 +161,17 @@ class Store(Protocol):
     async def first_delivery(self, key: str, *, now: datetime, keep: timedelta) -> bool:
         """Record a Slack delivery (event or trigger ID); True if no replica recorded it in
         the last `keep` (Slack retries events for about 5 minutes)."""
+        ...
+
+    async def fence(self, name: str, holder: str, ttl_seconds: float,
+                    now: datetime) -> int | None:
+        """`lease`, with its fencing token (it grows at every change of holder); None when
+        another holder has it."""
+        ...
+
+    async def hold(self, name: str, holder: str, token: int, ttl_seconds: float,
+                   now: datetime) -> bool:
+        """Still `holder`'s with `token`, and not expired? Then extended; else False."""
         ...
 
     async def release_lease(self, name: str, holder: str) -> bool:

@@ -91,6 +91,8 @@ _LEASES = """CREATE TABLE leases (
     acquired_at {ts} NOT NULL
 )"""
 
+_LEASE_FENCING = "ALTER TABLE leases ADD COLUMN token BIGINT NOT NULL DEFAULT 0"
+
 _DELIVERIES = """CREATE TABLE deliveries (
     key TEXT PRIMARY KEY,
     seen_at {ts} NOT NULL
@@ -187,6 +189,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               postgres=(_DELIVERIES.format(**_PG), _DELIVERIES_INDEX)),
     Migration(5, "audit rows chained by hash",
               sqlite=_SQLITE_CHAIN, postgres=_PG_CHAIN, after=_seal_audit),
+    Migration(6, "fencing tokens: a lease's token grows at every change of holder",
+              sqlite=(_LEASE_FENCING,), postgres=(_LEASE_FENCING,)),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -179,22 +179,42 @@ class SqlStore:
     async def lease(self, name: str, holder: str, ttl_seconds: float, now: datetime) -> bool:
         """Take or renew the lease `name` for `ttl_seconds`: granted when it is free, expired,
         or already `holder`'s (one conditional upsert, so two replicas never both hold it)."""
+        return await self.fence(name, holder, ttl_seconds, now) is not None
+
+    async def fence(self, name: str, holder: str, ttl_seconds: float,
+                    now: datetime) -> int | None:
+        """`lease`, returning its fencing token (None when not granted). The token grows
+        every time the lease changes holder, so a holder that lost it cannot prove it holds
+        it again (`hold`)."""
         if ttl_seconds <= 0:
             raise ValueError("ttl_seconds must be positive")
         until = now + timedelta(seconds=ttl_seconds)
 
-        def op(tx: Tx) -> bool:
+        def op(tx: Tx) -> int | None:
             row = tx.execute(
-                "INSERT INTO leases (name, holder, expires_at, acquired_at) VALUES (?,?,?,?)"
+                "INSERT INTO leases (name, holder, expires_at, acquired_at, token)"
+                " VALUES (?,?,?,?,1)"
                 " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
                 " expires_at = excluded.expires_at, acquired_at = CASE WHEN leases.holder ="
-                " excluded.holder THEN leases.acquired_at ELSE excluded.acquired_at END"
+                " excluded.holder THEN leases.acquired_at ELSE excluded.acquired_at END,"
+                " token = CASE WHEN leases.holder = excluded.holder THEN leases.token"
+                " ELSE leases.token + 1 END"
                 " WHERE leases.holder = excluded.holder OR leases.expires_at <= ?"
-                " RETURNING holder",
+                " RETURNING token",
                 (name, holder, self._d.to_db(until), self._d.to_db(now),
                  self._d.to_db(now))).one()
-            return row is not None
+            return None if row is None else int(row[0])
         return await self._runner.run(op)
+
+    async def hold(self, name: str, holder: str, token: int, ttl_seconds: float,
+                   now: datetime) -> bool:
+        """Prove that `holder` still holds `name` with `token`, before its lease ran out, and
+        extend it (one compare-and-set). False: it lost the lease; it must not act."""
+        until = now + timedelta(seconds=ttl_seconds)
+        sql = ("UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND token = ?"
+               " AND expires_at > ? RETURNING name")
+        args = (self._d.to_db(until), name, holder, token, self._d.to_db(now))
+        return await self._runner.run(lambda tx: tx.execute(sql, args).one() is not None)
 
     async def first_delivery(self, key: str, *, now: datetime, keep: timedelta) -> bool:
         """Record a Slack delivery; True if no replica recorded `key` in the last `keep`.

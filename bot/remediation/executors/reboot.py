@@ -32,11 +32,11 @@ async def run(step: Step, ex: Executors, say: Say) -> str:
         return (f"Dry run: would put {step.host} in maintenance mode, run `{cl.REBOOT}`, wait "
                 "for it, and leave maintenance mode.")
     host = ex.inventory.get(step.host)
-    await say(f"Putting {step.host} in maintenance mode…")
+    # said before, not between: nothing stands between maintenance mode and the reboot
+    await say(f"Putting {step.host} in maintenance mode, then rebooting it…")
     await _vcenter(ex.vcenter.enter_maintenance(step.host, deadline=ex.deadline()),
                    f"{step.host} did not enter maintenance mode")
     await _expect_maintenance(ex, step.host, "Enabled")
-    await say(f"Rebooting {step.host}…")
     await ex.transport.run(host, cl.REBOOT)
     await _wait_for_return(ex, step)
     setting = find_aio_setting((await ex.transport.run(host, cl.KERNEL_AIO)).stdout)

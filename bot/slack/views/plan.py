@@ -30,6 +30,7 @@ _STATUS = {
     State.REJECTED: ":no_entry: Rejected",
     State.EXPIRED: ":alarm_clock: Expired",
     State.CANCELLED: ":leftwards_arrow_with_hook: Withdrawn",
+    State.INTERRUPTED: ":warning: Interrupted: needs review (a host may be half-way)",
 }
 
 

@@ -24,7 +24,7 @@ SHOWN_INCIDENTS = 10
 SHOWN_REMEDIATIONS = 5
 SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 CRIT, WARN, OK = RISK_MARK[Risk.CRITICAL], RISK_MARK[Risk.WARNING], RISK_MARK[Risk.OK]
-_STATE_MARK = {"succeeded": ":white_check_mark:", "failed": ":x:"}
+_STATE_MARK = {"succeeded": ":white_check_mark:", "failed": ":x:", "interrupted": ":warning:"}
 
 
 def summary_message(result: SummaryResult, user_id: str | None = None, words: str = "", *,
@@ -65,7 +65,7 @@ def summary_message(result: SummaryResult, user_id: str | None = None, words: st
     text = (f"Fleet summary, {result.period.label}: {c['critical']} critical, {c['warning']} "
             f"warning, {c['ok']} ok; {len(result.incidents)} incident(s); "
             f"{len(result.done)} remediation(s) done, {len(result.pending)} pending, "
-            f"{len(result.failed)} failed.")
+            f"{len(result.failed)} failed, {len(result.review)} need review.")
     return Message.build(text, blocks, chart_attachment(result))
 
 
@@ -130,10 +130,11 @@ def _incident(a: AlertRecord, result: SummaryResult) -> str:
 
 def _remediations(result: SummaryResult) -> str:
     head = (f"*Remediations:* {len(result.done)} done · {len(result.pending)} pending · "
-            f"{len(result.failed)} failed · {len(result.closed)} rejected/expired/withdrawn")
+            f"{len(result.failed)} failed · {len(result.review)} need review (interrupted) · "
+            f"{len(result.closed)} rejected/expired/withdrawn")
     lines: list[str] = []
-    for label, group in (("done", result.done), ("pending", result.pending),
-                         ("failed", result.failed)):
+    for label, group in (("needs review", result.review), ("done", result.done),
+                         ("pending", result.pending), ("failed", result.failed)):
         shown = group[-SHOWN_REMEDIATIONS:]
         lines += [_remediation(label, r) for r in shown]
         if len(group) > len(shown):

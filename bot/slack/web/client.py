@@ -13,12 +13,12 @@ from contextlib import asynccontextmanager
 import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.proxy_env import proxy_for
+from bot.slack.web.ratelimit import CappedRateLimitRetryHandler
 
 DEFAULT_API_URL = "https://slack.com/api/"
 TIMEOUT = 30
@@ -54,7 +54,7 @@ def make_client(token: str, base_url: str = DEFAULT_API_URL,
         trust_env_in_session=True,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=1),  # slack_sdk's default one
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            CappedRateLimitRetryHandler(max_retry_count=3),  # Retry-After, at most 30 s
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )

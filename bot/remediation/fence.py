@@ -1,0 +1,130 @@
+"""Fenced execution: a running request acts only while its runner provably holds it.
+
+A run holds leases in the store (its request, and the hosts it touches), each with a fencing
+token that the store increments whenever a lease changes holder. `Fence.check` proves, with
+one compare-and-set per lease, that the run still holds every one of them with its token and
+before they ran out, and extends them; if not, it raises `LeaseLost`, and the run stops. The
+run's executors see the hosts and vCenter only through `FencedTransport` and
+`FencedVCenter`, which check the fence immediately before every command sent to a host and
+every change asked of vCenter, and the run's `sleep` checks it after every poll: a process
+paused past its lease (SIGSTOP, a long GC, a frozen VM) sends nothing once it wakes up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.esx.transport import CommandResult, Transport
+from bot.inventory import HostEntry
+from bot.store.api import Store
+from bot.vsphere.api import VCenter, VcInventory, VcVm
+
+log = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """The run no longer holds its request (another process took it over, or the store
+    cannot prove otherwise). Not an AioBotError: nothing may report it as a step failure."""
+
+
+@dataclass
+class Fence:
+    store: Store
+    holder: str
+    ttl: float
+    clock: Callable[[], datetime]
+    tokens: dict[str, int] = field(default_factory=dict)  # lease name -> token
+    lost: str | None = None  # why, once lost: it stays lost
+
+    async def take(self, name: str) -> bool:
+        """Add the lease `name` to what this run holds; False when another holder has it."""
+        token = await self.store.fence(name, self.holder, self.ttl, self.clock())
+        if token is None:
+            return False
+        self.tokens[name] = token
+        return True
+
+    async def check(self) -> None:
+        """Prove every lease is still ours and extend it, or raise LeaseLost."""
+        if self.lost is not None:
+            raise LeaseLost(self.lost)
+        now = self.clock()
+        for name, token in self.tokens.items():
+            try:
+                held = await self.store.hold(name, self.holder, token, self.ttl, now)
+            except Exception as err:  # cannot prove it: stop, as if lost
+                held = False
+                why = f"the store could not confirm {name} ({type(err).__name__})"
+            else:
+                why = f"{name} was taken over or ran out"
+            if not held:
+                self.lost = why
+                raise LeaseLost(why)
+
+    async def release(self) -> None:
+        for name in self.tokens:
+            try:
+                await self.store.release_lease(name, self.holder)
+            except Exception:
+                log.warning("could not release lease %s (it will expire)", name)
+
+    async def sleep(self, seconds: float) -> None:
+        """`asyncio.sleep`, then the fence: a long wait checks it between polls."""
+        await asyncio.sleep(seconds)
+        await self.check()
+
+
+@dataclass(frozen=True)
+class FencedTransport:
+    """The hosts, as a fenced run sees them: the fence is checked before every command."""
+
+    inner: Transport
+    fence: Fence
+
+    async def run(self, host: HostEntry, command: str, *, timeout: float | None = None,
+                  check: bool = True) -> CommandResult:
+        await self.fence.check()
+        return await self.inner.run(host, command, timeout=timeout, check=check)
+
+    async def close(self) -> None:
+        return None  # the transport is the bot's, not the run's
+
+
+@dataclass(frozen=True)
+class FencedVCenter:
+    """vCenter, as a fenced run sees it: the fence is checked before every change."""
+
+    inner: VCenter
+    fence: Fence
+
+    async def inventory(self) -> VcInventory:
+        return await self.inner.inventory()
+
+    async def find_vm_by_uuid(self, bios_uuid: str) -> VcVm:
+        return await self.inner.find_vm_by_uuid(bios_uuid)
+
+    async def relocate(self, vm: VcVm, target_host: str, *, deadline: float) -> VcVm:
+        await self.fence.check()
+        return await self.inner.relocate(vm, target_host, deadline=deadline)
+
+    async def shutdown_guest(self, vm: VcVm, *, deadline: float) -> VcVm:
+        await self.fence.check()
+        return await self.inner.shutdown_guest(vm, deadline=deadline)
+
+    async def power_off(self, vm: VcVm, *, deadline: float) -> VcVm:
+        await self.fence.check()
+        return await self.inner.power_off(vm, deadline=deadline)
+
+    async def enter_maintenance(self, host: str, *, deadline: float) -> None:
+        await self.fence.check()
+        await self.inner.enter_maintenance(host, deadline=deadline)
+
+    async def exit_maintenance(self, host: str, *, deadline: float) -> None:
+        await self.fence.check()
+        await self.inner.exit_maintenance(host, deadline=deadline)
+
+    async def close(self) -> None:
+        return None
