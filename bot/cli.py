@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import __version__, redact
+from bot import __version__, logs, redact
 from bot.cli_analyze import add_analyze_parser
 from bot.cli_known_hosts import add_known_hosts_parser
 from bot.console.output import FORMATS
@@ -30,7 +30,10 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     parser.add_argument("--format", choices=FORMATS, default=default("table"),
                         help="output as a text table (default) or JSON")
     parser.add_argument("-v", "--verbose", action="store_true", default=default(False),
-                        help="log to stderr at DEBUG")
+                        help="log to stderr at DEBUG (wins over $LOG_LEVEL)")
+    parser.add_argument("--log-format", choices=("text", "json"), default=default("text"),
+                        help="log lines as text (default) or JSON (time, level, logger, "
+                             "message, request_id, host, user)")
 
 
 def build_parser(*, list_commands: bool = False) -> argparse.ArgumentParser:
@@ -97,6 +100,17 @@ def _add_slack_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                             "[history] scan_interval_minutes)")
         p.add_argument("--incident-channel", default=None, metavar="CHANNEL_ID",
                        help="with --demo, where alerts go (default $AIO_BOT_INCIDENT_CHANNEL)")
+        p.add_argument("--metrics-port", type=_metrics_port, default=None, metavar="PORT",
+                       help="the metrics listener's port ([metrics] port, default 9464; 0 "
+                            "picks a free one; `off`: none)")
+
+
+def _metrics_port(text: str) -> int:
+    if text.strip().lower() == "off":
+        return -1  # bot.slack.run.METRICS_OFF
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535) or `off`")
+    return int(text)
 
 
 def _seconds(text: str) -> float:
@@ -113,8 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     asks_help = any(w in ("-h", "--help") for w in words[:2])
     args = build_parser(list_commands=asks_help).parse_args(words)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(args.log_format, verbose=args.verbose)  # LOG_LEVEL; -v: DEBUG
     redact.install()  # no token or password in any log line, the libraries' DEBUG included
     if not args.verbose:  # paramiko logs a traceback per refused connection (a rebooting
         logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # host): ours says it once
@@ -156,7 +169,8 @@ def _dispatch(args: argparse.Namespace) -> int:
                              "configuration uses [history] and [slack] instead.")
         opts = slack_run.Options(args.demo, args.demo_hosts, args.host, args.port,
                                  scan_every=args.scan_every,
-                                 incident_channel=args.incident_channel)
+                                 incident_channel=args.incident_channel,
+                                 metrics_port=args.metrics_port)
         action = slack_run.serve if args.action == "serve" else slack_run.socket
         return asyncio.run(action(opts))
     if args.action == "known-hosts":

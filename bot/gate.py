@@ -11,7 +11,12 @@ Rules, in order:
   `usergroups.users.list`, cached for 60 s; when Slack cannot answer, refused, never granted),
   and not the requester (four-eyes) unless `[remediation] allow_self_approval`;
 - rejecting: an approver, or the requester withdrawing their own;
-- proposing: at most `[remediation] max_open_per_user` open proposals per person.
+- proposing: at most `[remediation] max_open_per_user` open proposals per person;
+- silencing an alert (acknowledge, snooze): anyone the workspace, user and channel rules let
+  in (not only approvers: whoever is on call); like a change, not from a direct message
+  unless `[slack] approve_in_dm`;
+- service callers (`front="alertmanager"`, authenticated by a bearer token, not a Slack
+  user) may only READ, in an allowed channel: never propose, approve, reject or silence.
 
 The console and the CLI are local callers (someone with the configuration and its secrets on
 this machine): workspace, user, channel and DM rules speak of Slack and do not apply to them;
@@ -37,6 +42,7 @@ GroupMembers = Callable[[str], Awaitable[frozenset[str]]]
 OpenProposals = Callable[[str], Awaitable[list[Request]]]
 GROUP_CACHE_SECONDS = 60.0
 LOCAL_FRONTS = frozenset({"console", "cli"})
+SERVICE_FRONTS = frozenset({"alertmanager"})  # machines with a token: reads only
 
 
 class Effect(Enum):
@@ -46,10 +52,16 @@ class Effect(Enum):
     PROPOSE = "propose"  # opens a change request
     APPROVE = "approve"  # approves a request, which runs it
     REJECT = "reject"  # rejects a request, or withdraws one's own
+    SILENCE = "silence"  # acknowledges or snoozes an alert incident
 
     @property
     def changes(self) -> bool:
         return self is not Effect.READ
+
+    @property
+    def remediates(self) -> bool:
+        """Needs the remediation service (a vCenter and a store)."""
+        return self in (Effect.PROPOSE, Effect.APPROVE, Effect.REJECT)
 
 
 @dataclass(frozen=True)
@@ -57,7 +69,7 @@ class Caller:
     """Who is asking, and from where. Slack IDs are immutable; display names never count."""
 
     user: str
-    front: str = "console"  # slack | console | cli
+    front: str = "console"  # slack | console | cli | alertmanager
     channel: str | None = None
     team: str | None = None
     direct: bool = False  # a direct message with the bot
@@ -65,6 +77,10 @@ class Caller:
     @property
     def local(self) -> bool:
         return self.front in LOCAL_FRONTS
+
+    @property
+    def service(self) -> bool:
+        return self.front in SERVICE_FRONTS
 
     def acting_as(self, user: str) -> Caller:
         """The console's and the CLI's `approve 3 as U0BOB`: the same front, another user."""
@@ -95,6 +111,9 @@ class Gate:
         """Return when `caller` may do `effect` (to `request`, when given); else Refused.
         Rules about a request (approvers, four-eyes, who may reject) are checked when the
         request is given: the remediation service does so before it acts on one."""
+        if caller.service:
+            self._check_service(caller, effect)
+            return
         if not caller.local:
             self._check_place(caller, effect)
         if effect is Effect.APPROVE and request is not None:
@@ -117,6 +136,14 @@ class Gate:
             if effect.changes and not access.approve_in_dm:
                 raise Refused(messages.gate_no_changes_in_dm())
         elif access.allowed_channels and caller.channel not in access.allowed_channels:
+            raise Refused(messages.slack_refused())
+
+    def _check_service(self, caller: Caller, effect: Effect) -> None:
+        """A service identity reads and posts where it is allowed; nothing else, ever."""
+        if effect is not Effect.READ:
+            raise Refused(messages.gate_service_reads_only(caller.user))
+        access = self.access
+        if access.allowed_channels and caller.channel not in access.allowed_channels:
             raise Refused(messages.slack_refused())
 
     async def _check_approver(self, caller: Caller, *, rejecting: bool = False) -> None:

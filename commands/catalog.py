@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from commands import (
+    acknowledge,
     approve,
     audit,
     check,
@@ -27,5 +28,7 @@ def build_registry() -> Registry:
         registry.add(module.COMMAND)
     registry.add(approve.APPROVE)
     registry.add(approve.REJECT)
+    registry.add(acknowledge.ACKNOWLEDGE)
+    registry.add(acknowledge.SNOOZE)
     registry.add(make_help(registry))
     return registry

@@ -213,6 +213,6 @@ async def invoke(command: Command, args: Args, ctx: Context) -> Result:
     """Run one command as `ctx`'s caller: the one gate first, then the handler. Every front
     end runs commands through here (`Registry.run`, or `match` and then this)."""
     await ctx.gate.authorize(ctx.principal, command.effect)
-    if command.effect.changes and ctx.remediation is None:
+    if command.effect.remediates and ctx.remediation is None:
         raise UsageError(messages.changes_not_set_up())
     return await command.handler(ctx, args)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot import messages
+from bot.history.records import AlertRecord
+from bot.history.silence import Silence
 from bot.history.summary import SummaryResult as SummaryResult  # built by the engine
 from bot.remediation.plan import Plan
 from bot.remediation.runner import Outcome
@@ -67,5 +70,26 @@ class AuditResult:
     entries: list[AuditEntry]
 
 
+@dataclass(frozen=True)
+class SilenceResult:
+    """An incident after `acknowledge` or `snooze`; its message is shown again."""
+
+    alert: AlertRecord
+    action: str  # acknowledged | snoozed
+    by: str
+    span: str | None = None  # for snooze: 1h | 4h | resolved
+
+    @property
+    def silence(self) -> Silence:
+        return Silence.of(self.alert)
+
+    def sentence(self) -> str:
+        if self.action == "acknowledged":
+            return messages.acknowledged(self.alert.host, self.alert.id)
+        until = "until it resolves" if self.span == "resolved" else f"for {self.span}"
+        return messages.snoozed(self.alert.host, self.alert.id, until)
+
+
 Result = (TopResult | CheckResult | ScanResult | HelpResult | PlanResult | ConfirmResult
-          | OutcomeResult | RequestResult | AuditResult | SummaryResult | InventoryResult)
+          | OutcomeResult | RequestResult | AuditResult | SummaryResult | InventoryResult
+          | SilenceResult)

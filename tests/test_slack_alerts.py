@@ -23,7 +23,7 @@ from bot.history.settings import HistorySettings
 from bot.sim import ops
 from bot.slack.handlers.history_jobs import HistoryJobs, start_history
 from bot.slack.runtime import Runtime
-from bot.slack.views.alert import TOP_VMS
+from bot.slack.views.alert import ACKNOWLEDGE, SNOOZES, TOP_VMS
 from bot.slack.views.top import PROPOSE_FIX
 from bot.slack.web.client import make_client
 from tests import fakeslack
@@ -126,7 +126,7 @@ async def test_one_message_per_incident_updated_in_place_then_resolved(bot: Hist
     [message] = [m for m in fake.messages(INCIDENTS) if m["ts"] == ts]
     text = all_text(message)
     assert "host07 · WARNING" in text and "Forecast" in text
-    assert action_ids(message) == [TOP_VMS, PROPOSE_FIX]
+    assert action_ids(message) == [TOP_VMS, PROPOSE_FIX, ACKNOWLEDGE, *SNOOZES]
     assert "host07 is WARNING" in post["text"]
 
     load_host07(bot, 6100)  # about 93 %: critical, the same message is edited

@@ -188,11 +188,20 @@ async def test_healthz_and_metrics(bot: Served) -> None:
     await bot.runtime.drain()
     import aiohttp
 
-    async with aiohttp.ClientSession() as session:
-        async with session.get(bot.base_url + "/healthz") as health:
-            assert health.status == 200 and (await health.json())["hosts"] == 8
-        async with session.get(bot.base_url + "/metrics") as metrics:
-            text = await metrics.text()
+    from bot.slack.web.server import metrics_app, start_site
+
+    own = await start_site(metrics_app(bot.runtime), "127.0.0.1", 0)  # metrics' own port
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(bot.base_url + "/healthz") as health:
+                assert health.status == 200 and (await health.json())["hosts"] == 8
+            async with session.get(bot.base_url + "/metrics") as public:
+                assert public.status == 404  # not on the public Slack port by default
+            port = own.addresses[0][1]
+            async with session.get(f"http://127.0.0.1:{port}/metrics") as metrics:
+                text = await metrics.text()
+    finally:
+        await own.cleanup()
     assert 'aio_bot_commands_total{command="top",outcome="usage"} 1' in text
     assert 'aio_bot_ack_seconds_bucket{le="+Inf"} 1' in text
     assert "aio_bot_scan_duration_seconds_count 0" in text

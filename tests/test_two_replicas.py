@@ -34,7 +34,8 @@ async def replica(fake: FakeSlack, env: dict[str, str]) -> AsyncIterator[SlackDr
     (its `.proc` is the process)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "serve", "--demo", "--host", "127.0.0.1", "--port", "0",
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        "--metrics-port", "off", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
     try:
         assert proc.stdout is not None
         line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
@@ -50,10 +51,14 @@ async def replica(fake: FakeSlack, env: dict[str, str]) -> AsyncIterator[SlackDr
             assert "Traceback" not in stderr.decode(), stderr.decode()[-2000:]
 
 
+METRICS_TOKEN = "metrics-token-0123456789abcdef"
+
+
 def shared_env(fake: FakeSlack, manifest: Path, db_url: str, **extra: str) -> dict[str, str]:
     return {**os.environ, "SLACK_API_URL": fake.api_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SECRET, "AIO_DEMO_FLEET": str(manifest),
-            "AIO_BOT_DB": db_url, "AIO_BOT_APPROVERS": "U0ALICE,U0BOB", **extra}
+            "AIO_BOT_DB": db_url, "AIO_BOT_APPROVERS": "U0ALICE,U0BOB",
+            "AIO_METRICS_TOKEN": METRICS_TOKEN, **extra}
 
 
 async def test_one_execution_across_two_replicas(
@@ -131,12 +136,15 @@ async def test_a_replica_killed_mid_execution_leaves_a_definite_reported_state(
 
 
 async def _duplicates(driver: SlackDriver) -> int:
-    """aio_bot_duplicate_deliveries_total from the replica's /metrics."""
+    """aio_bot_duplicate_deliveries_total from the replica's /metrics (on the Slack port,
+    with the bearer token)."""
     url = driver.base_url.replace("/slack/events", "/metrics")
-    async with aiohttp.ClientSession() as session, session.get(url) as response:
+    headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    async with (aiohttp.ClientSession() as session,
+                session.get(url, headers=headers) as response):
         text = await response.text()
-    return int(next(line.split()[-1] for line in text.splitlines()
-                    if line.startswith("aio_bot_duplicate_deliveries_total")))
+    return int(float(next(line.split()[-1] for line in text.splitlines()
+                          if line.startswith("aio_bot_duplicate_deliveries_total"))))
 
 
 async def test_a_delivery_retried_to_the_other_replica_is_answered_once(

@@ -41,8 +41,11 @@ def to_dict(result: Result) -> dict[str, Any]:
     # needed, so that `aio-bot analyze` (a TopResult) starts fast.
     from bot.console.changes_json import changes_dict
     from bot.console.history_view import summary_dict
-    from commands.results import HelpResult, SummaryResult
+    from commands.results import HelpResult, SilenceResult, SummaryResult
 
+    if isinstance(result, SilenceResult):
+        return {"alert": result.alert.id, "host": result.alert.host, "action": result.action,
+                "by": result.by, "span": result.span, "text": result.sentence()}
     if isinstance(result, SummaryResult):
         return summary_dict(result)
     if isinstance(result, HelpResult):

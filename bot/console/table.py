@@ -40,11 +40,14 @@ def render(result: Result) -> str:
         OutcomeResult,
         PlanResult,
         RequestResult,
+        SilenceResult,
         SummaryResult,
     )
 
     if isinstance(result, SummaryResult):
         return history_view.render_summary(result)
+    if isinstance(result, SilenceResult):
+        return result.sentence()
     if isinstance(result, PlanResult):
         return changes.render_plan(result)
     if isinstance(result, ConfirmResult):

@@ -12,6 +12,13 @@ Unlike `bot.assess.risk_of`, the 24 h count of FDS warnings alone does not keep 
 open: that count stays up for a day after the load was moved away. *New* warnings (the newest
 warning time advanced since the previous snapshot) open or extend an incident instead.
 
+A host in maintenance mode (put there on purpose) raises no alert below critical: its
+evaluation is OK unless its load is critical.
+
+An incident can be silenced (`bot.history.silence`): acknowledged (who, when) or snoozed for a
+while or until it resolves. That state lives in the incident's `last_state["silence"]` and is
+carried over by every scan; the Slack layer reads it to stop pinging and editing.
+
 `decide` is pure; `process_scan` / `process_snapshots` read the previous snapshots and the
 active incidents from the store, record the scan's snapshots, and persist the decisions. The
 Slack layer posts or updates one message per decision and then calls
@@ -19,7 +26,7 @@ Slack layer posts or updates one message per decision and then calls
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -89,9 +96,13 @@ def load_risk(percent: float, thresholds: Thresholds) -> Risk:
 
 
 def evaluate(current: Snapshot, previous: Snapshot | None, thresholds: Thresholds,
-             policy: AlertPolicy | None = None) -> Evaluation:
+             policy: AlertPolicy | None = None, *, maintenance: bool = False) -> Evaluation:
+    """With `maintenance` (the host is in maintenance mode), only a critical load alerts."""
     policy = policy or AlertPolicy()
     risk = load_risk(current.percent_used, thresholds)
+    if maintenance and risk is not Risk.CRITICAL:
+        clears = current.percent_used < thresholds.warning_percent - policy.resolve_margin
+        return Evaluation(risk, Risk.OK, 0, (), ("in maintenance mode",), clears)
     new_fds = _new_fds(current, previous, policy)
     new_hostd = _new_hostd(current, previous, policy)
     reasons: list[str] = []
@@ -246,19 +257,22 @@ def summary_text(kind: DecisionKind, snapshot: Snapshot, ev: Evaluation, fc: For
 
 async def process_scan(store: Store, outcomes: Sequence[ScanOutcome], thresholds: Thresholds,
                        now: datetime, *, policy: AlertPolicy | None = None,
-                       record: bool = True) -> list[AlertDecision]:
+                       record: bool = True, maintenance: Collection[str] = ()
+                       ) -> list[AlertDecision]:
     """Snapshot the scan's reports (stored when `record`), compare each host with its previous
     snapshot, and open, update or resolve its incident. Hosts that failed to answer are left
-    as they were. The decisions, by host."""
+    as they were; hosts named in `maintenance` alert only when critical. The decisions, by
+    host."""
     reports = [o for o in outcomes if isinstance(o, HostReport)]
     return await process_snapshots(store, snapshots_of(reports, now), thresholds, now,
-                                   policy=policy, record=record)
+                                   policy=policy, record=record, maintenance=maintenance)
 
 
 async def process_snapshots(store: Store, snapshots: Sequence[Snapshot],
                             thresholds: Thresholds, now: datetime, *,
                             policy: AlertPolicy | None = None,
-                            record: bool = True) -> list[AlertDecision]:
+                            record: bool = True, maintenance: Collection[str] = ()
+                            ) -> list[AlertDecision]:
     """`process_scan` for snapshots already taken (a replayed or simulated history)."""
     policy = policy or AlertPolicy()
     earliest = min((s.at for s in snapshots), default=now)
@@ -268,7 +282,8 @@ async def process_snapshots(store: Store, snapshots: Sequence[Snapshot],
     active = {a.host: a for a in await store.active_alerts()}
     decisions: list[AlertDecision] = []
     for snap in sorted(snapshots, key=lambda s: s.host):
-        ev = evaluate(snap, previous.get(snap.host), thresholds, policy)
+        ev = evaluate(snap, previous.get(snap.host), thresholds, policy,
+                      maintenance=snap.host in maintenance)
         current = active.get(snap.host)
         if current is None and ev.level is Risk.OK:
             continue
@@ -282,6 +297,8 @@ async def _apply(store: Store, snap: Snapshot, ev: Evaluation, active: AlertReco
                  policy: AlertPolicy, now: datetime, recorded: bool) -> AlertDecision | None:
     fc = await _forecast(store, snap, policy.forecast, recorded)
     state = state_of(snap, ev, fc)
+    if active is not None and SILENCE in active.last_state:  # an ack or snooze stays
+        state[SILENCE] = active.last_state[SILENCE]
     kind, changes = decide(ev, active, snap, policy)
     if kind == "open":
         opened = await store.open_alert(snap.host, ev.level.value, state, now=now)
@@ -307,6 +324,31 @@ async def _apply(store: Store, snap: Snapshot, ev: Evaluation, active: AlertReco
         return None
     return AlertDecision("update", snap.host, updated, summary_text("update", snap, ev, fc),
                          ev.level, fc, snap, ev.reasons, changes)
+
+
+SILENCE = "silence"  # the key of `last_state` that holds an acknowledgement or a snooze
+
+
+def evaluation_of(state: dict[str, Any]) -> Evaluation:
+    """The evaluation an incident's `last_state` recorded (to show its message again)."""
+    return Evaluation(Risk(state.get("load_risk", "ok")), Risk(state.get("level", "warning")),
+                      int(state.get("new_fds", 0)), tuple(state.get("new_hostd", ())),
+                      tuple(state.get("reasons", ())), False)
+
+
+async def current_decision(store: Store, alert: AlertRecord,
+                           policy: AlertPolicy | None = None) -> AlertDecision | None:
+    """The incident's message as the last scan left it (an `update` with no changes), to
+    show it again after it was acknowledged or snoozed; None without a snapshot."""
+    policy = policy or AlertPolicy()
+    latest = [s for s in await store.latest_snapshots() if s.host == alert.host]
+    if not latest:
+        return None
+    snap, ev = latest[0], evaluation_of(alert.last_state)
+    fc = await _forecast(store, snap, policy.forecast, True)
+    kind: DecisionKind = "update" if alert.active else "resolve"
+    return AlertDecision(kind, alert.host, alert, summary_text(kind, snap, ev, fc, alert),
+                         ev.level if alert.active else Risk.OK, fc, snap, ev.reasons)
 
 
 async def _forecast(store: Store, snap: Snapshot, settings: ForecastSettings,

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.handlers import listeners
 from bot.slack.handlers.approvals import RequestMessages
 from bot.slack.runtime import Runtime
-from bot.slack.views.alert import TOP_VMS
+from bot.slack.views.alert import ACKNOWLEDGE, SNOOZES, TOP_VMS
 from bot.slack.views.plan import APPROVE, REJECT
 from bot.slack.views.top import PROPOSE_FIX, REFRESH
 from bot.slack.web.dedupe import delivery_key
@@ -41,6 +41,9 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, registry: Registry
     app.action(REFRESH)(on.refresh)
     app.action(PROPOSE_FIX)(on.propose_fix)
     app.action(TOP_VMS)(on.top_vms)
+    app.action(ACKNOWLEDGE)(on.acknowledge)
+    for snooze in SNOOZES:
+        app.action(snooze)(on.snooze)
     app.action(APPROVE)(on.approve)
     app.action(REJECT)(on.reject)
     runtime.client = client

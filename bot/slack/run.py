@@ -99,9 +99,9 @@ async def serve(opts: Options) -> int:
         try:
             _say(f"serving {len(runtime.inventory)} host(s) on "
                  f"http://{_where(runner, opts.host)}{EVENTS_PATH}")
-            _say_metrics(metrics, runtime)
             if history:
                 _say(history)
+            _say_metrics(metrics, runtime, opts)
             await _until_stopped()
         finally:
             if metrics is not None:
@@ -134,9 +134,9 @@ async def socket(opts: Options) -> int:
             _freeze_startup_objects()
             _say(f"connected over Socket Mode with {len(runtime.inventory)} host(s); "
                  f"health on http://{_where(runner, opts.host)}/healthz")
-            _say_metrics(metrics, runtime)
             if history:
                 _say(history)
+            _say_metrics(metrics, runtime, opts)
             await _until_stopped()
         finally:
             await handler.close_async()  # type: ignore[no-untyped-call]
@@ -147,18 +147,24 @@ async def socket(opts: Options) -> int:
 
 
 async def _metrics_site(runtime: Runtime, opts: Options) -> web.AppRunner | None:
-    """The metrics listener (`[metrics]`, `--metrics-port`), or None when it is off."""
+    """The metrics listener (`[metrics]`, `--metrics-port`), or None when it is off. The
+    demo listens on `--host` and, unless told a port, a free one (printed), so that several
+    demo replicas can run side by side."""
     config = runtime.services.config.metrics
-    port = config.port if opts.metrics_port is None else opts.metrics_port
+    port = opts.metrics_port
+    if port is None:
+        port = 0 if opts.demo else config.port
     if not config.listen or port == METRICS_OFF:
         return None
-    return await start_site(metrics_app(runtime, config.token()), config.host, port)
+    host = opts.host if opts.demo else config.host
+    return await start_site(metrics_app(runtime, config.token()), host, port)
 
 
-def _say_metrics(metrics: web.AppRunner | None, runtime: Runtime) -> None:
+def _say_metrics(metrics: web.AppRunner | None, runtime: Runtime, opts: Options) -> None:
     config = runtime.services.config.metrics
     if metrics is not None:
-        _say(f"metrics on http://{_where(metrics, config.host)}/metrics")
+        host = opts.host if opts.demo else config.host
+        _say(f"metrics on http://{_where(metrics, host)}/metrics")
     elif config.token() is not None:
         _say("metrics on the Slack port's /metrics, for requests with the bearer token "
              f"(${config.bearer_token_env})")

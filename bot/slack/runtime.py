@@ -18,6 +18,7 @@ from bot.config import SlackAccess
 from bot.esx.collect import Progress
 from bot.esx.transport import Transport
 from bot.gate import Caller, Gate
+from bot.health import Health
 from bot.history.schedule import Scheduler
 from bot.history.settings import HistorySettings
 from bot.inventory import Inventory
@@ -49,8 +50,17 @@ class Runtime:
     requests: RequestMessages | None = None  # set by build_app (it needs the Web API client)
     client: AsyncWebClient | None = None  # the Web API client (set by build_app)
     scheduler: Scheduler | None = None  # background scans and digests (start_scheduler)
+    health: Health = field(default_factory=Health)  # /healthz, /readyz (filled below)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
     _scheduler_task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        """The probes and the per-host gauges look at the services' store, vCenter and
+        clock (the Socket Mode front end adds its connection, `start_scheduler` its task)."""
+        self.metrics.hosts.clock = lambda: self.clock()
+        health = self.health
+        health.store, health.hosts = self.services.store, self.metrics.hosts
+        health.vcenter, health.clock = self.services.vcenter, lambda: self.clock()
 
     @property
     def inventory(self) -> Inventory:
@@ -181,14 +191,17 @@ class Runtime:
         """Run the scheduler's jobs in the background until `close` (not one of the tasks
         `drain` waits for: it never ends by itself)."""
         self.scheduler = scheduler
-        self._scheduler_task = asyncio.get_running_loop().create_task(scheduler.run())
-        self._scheduler_task.add_done_callback(self._done)
+        self._scheduler_task = task = asyncio.get_running_loop().create_task(scheduler.run())
+        task.add_done_callback(self._done)
+        self.health.scheduler_alive = lambda: not task.done()
+        self.health.scan_interval = self.history.scan_interval  # staleness matters now
 
     async def stop_scheduler(self) -> None:
         task, self._scheduler_task = self._scheduler_task, None
         if task is not None:
             task.cancel()
             await asyncio.wait({task}, timeout=5.0)
+        self.health.scheduler_alive = self.health.scan_interval = None
 
     async def close(self) -> None:
         await self.stop_scheduler()

@@ -1,6 +1,11 @@
 """Alert decisions to Slack: `open` posts one message in the incident channel and stores its
 ts on the incident; `update` edits that message in place (never a new post); `resolve` marks
-it resolved (buttons gone) and leaves a short note in its thread."""
+it resolved (buttons gone) and leaves a short note in its thread.
+
+Silenced incidents (`bot.history.silence`): while snoozed an update edits nothing; an
+escalation (warning → critical) of an incident nobody acknowledged is also said in the thread,
+which notifies its followers; once acknowledged, changes only edit the message (no ping).
+`refresh` shows an incident's message again after someone acknowledged or snoozed it."""
 
 from __future__ import annotations
 
@@ -12,9 +17,12 @@ from datetime import datetime
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.history.alerts import AlertDecision
+from bot.assess import Risk
+from bot.history.alerts import AlertDecision, AlertPolicy, current_decision
+from bot.history.records import AlertRecord
+from bot.history.silence import Silence
 from bot.slack.handlers.replies import Posted, attach
-from bot.slack.views.alert import alert_message, resolved_note
+from bot.slack.views.alert import alert_message, escalated_note, resolved_note, silenced_note
 from bot.slack.views.common import Message
 from bot.store.api import Store
 
@@ -56,6 +64,9 @@ class AlertPoster:
 
     async def apply(self, decision: AlertDecision, now: datetime) -> int:
         alert = decision.alert
+        silence = Silence.of(alert)
+        if decision.kind == "update" and silence.snoozed(now):
+            return 0  # snoozed: the message stays as it is until the snooze ends
         message = alert_message(decision, now)
         if alert.channel and alert.message_ts:
             where = Posted(alert.channel, alert.message_ts)
@@ -74,10 +85,27 @@ class AlertPoster:
                 await post_message(self.client, where.channel, resolved_note(decision, now),
                                    thread_ts=where.ts)
                 return 2
+            if _escalated(decision) and not silence.acknowledged:
+                await post_message(self.client, where.channel, escalated_note(decision),
+                                   thread_ts=where.ts)
+                return 2
             return 1
         if decision.kind == "resolve":  # never posted (no channel then, or the post failed)
             return 0
         return await self._post(decision, message)
+
+    async def refresh(self, alert: AlertRecord, now: datetime,
+                      policy: AlertPolicy | None = None) -> bool:
+        """Edit the incident's message to show `alert` as it is now (after an acknowledgement
+        or a snooze); whether there was a message to edit."""
+        if not (alert.channel and alert.message_ts):
+            return False
+        decision = await current_decision(self.store, alert, policy)
+        if decision is None:
+            return False
+        await self.client.chat_update(channel=alert.channel, ts=alert.message_ts,
+                                      **alert_message(decision, now).body())
+        return True
 
     async def _post(self, decision: AlertDecision, message: Message) -> int:
         if self.channel is None:
@@ -89,3 +117,21 @@ class AlertPoster:
         posted = await post_message(self.client, self.channel, message)
         await self.store.set_alert_message(decision.alert.id, posted.channel, posted.ts)
         return 1
+
+
+def _escalated(decision: AlertDecision) -> bool:
+    return decision.level is Risk.CRITICAL and any(c.startswith("level ")
+                                                   for c in decision.changes)
+
+
+async def show_silenced(client: AsyncWebClient, store: Store, alert: AlertRecord, text: str,
+                        user: str, now: datetime, policy: AlertPolicy | None = None) -> bool:
+    """After `acknowledge` or `snooze`: the incident's message shows who and until when, and
+    its thread says it once. Whether the incident has a message."""
+    poster = AlertPoster(client, store, None)
+    if not await poster.refresh(alert, now, policy):
+        return False
+    assert alert.channel and alert.message_ts  # refresh edits only a posted message
+    await post_message(client, alert.channel, silenced_note(text, user),
+                       thread_ts=alert.message_ts)
+    return True

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 
-from bot import messages
+from bot import logs, messages
 from bot.console.output import emit
 from bot.errors import AioBotError, HostError
 from bot.gate import Caller, Refused
+from bot.slack.handlers.alerts import show_silenced
 from bot.slack.handlers.progress import ScanProgress
 from bot.slack.handlers.replies import Posted, Reply
 from bot.slack.runtime import Runtime
@@ -38,6 +40,7 @@ from commands.results import (
     Result,
     ScanResult,
     SummaryResult,
+    SilenceResult,
     TopResult,
 )
 
@@ -64,6 +67,8 @@ async def execute(inv: Invocation, registry: Registry, runtime: Runtime) -> None
     name, outcome = "unknown", "error"
     command: Command | None = None
     try:
+    logs.bind(request_id=inv.delivery or uuid.uuid4().hex[:12], user=inv.caller.user,
+              host=None)  # this task's log lines say whose request they belong to
         if not await runtime.first_delivery(inv.delivery):
             name, outcome = "duplicate", "duplicate"  # another replica has it
             return
@@ -71,6 +76,7 @@ async def execute(inv: Invocation, registry: Registry, runtime: Runtime) -> None
         command, args = registry.match(inv.words or "help")
         name = command.name
         outcome = await _run(command, args, inv, runtime)
+        logs.bind(host=args.get("host"))
     except Refused as err:
         outcome = "refused"
         await _tell(inv, notice_message(str(err)))
@@ -113,13 +119,38 @@ async def _run(command: Command, args: Args, inv: Invocation, runtime: Runtime) 
 
 async def _post_plan(result: PlanResult, inv: Invocation, runtime: Runtime) -> None:
     """The plan in the channel; its message is where approvals and progress go."""
+    observe(runtime, result)
     posted = await inv.reply.public(plan_message(result.request, result.plan))
     if posted is not None and runtime.remediation is not None:
+    elif isinstance(result, SilenceResult):
+        await _silenced(result, inv, runtime)
         await runtime.remediation.store.set_message(result.request.id, posted.channel,
                                                     posted.ts)
 
 
 async def deliver(result: Result, inv: Invocation) -> None:
+def observe(runtime: Runtime, result: Result) -> None:
+    """Hosts read by `top`, `check` or `scan` update this replica's per-host metrics."""
+    metrics = runtime.metrics
+    if isinstance(result, TopResult | CheckResult):
+        metrics.hosts.observe_reports([result.report])
+    elif isinstance(result, ScanResult):
+        metrics.hosts.observe_reports([row.report for row in result.rows])
+        metrics.host_failed(result.failures)
+
+
+async def _silenced(result: SilenceResult, inv: Invocation, runtime: Runtime) -> None:
+    """The incident's message shows the acknowledgement or snooze; a typed command also gets
+    a private line (a button's message shows it already)."""
+    shown = False
+    if runtime.client is not None and runtime.history_store is not None:
+        shown = await show_silenced(runtime.client, runtime.history_store, result.alert,
+                                    result.sentence(), result.by, runtime.clock(),
+                                    runtime.history.alert_policy)
+    if inv.announce or not shown:
+        await inv.reply.private(notice_message(result.sentence()))
+
+
     if isinstance(result, HelpResult):
         message = help_message(result)
         await (inv.reply.private(message) if inv.reply.help_is_private
@@ -186,4 +217,5 @@ async def _host_keys(result: ScanResult, inv: Invocation) -> None:
     command to run on the bot's machine (nothing is trusted from chat)."""
     message = host_keys_message(result, inv.user_id, inv.words)
     if message is not None:
+    observe(runtime, result)
         await inv.reply.public(message)

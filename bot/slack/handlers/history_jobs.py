@@ -12,9 +12,10 @@ from datetime import datetime
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import ConfigError
-from bot.esx.collect import ScanOutcome, scan_hosts
+from bot.esx.collect import HostFailure, ScanOutcome, scan_hosts
+from bot.esx.report import HostReport
 from bot.history.alerts import AlertDecision
-from bot.history.jobs import history_jobs, scan_and_alert
+from bot.history.jobs import BackgroundScan, background_scan, history_jobs, hosts_in_maintenance
 from bot.history.schedule import Job, Scheduler
 from bot.history.settings import HistorySettings
 from bot.history.summary import PERIODS, build_summary
@@ -49,16 +50,33 @@ class HistoryJobs:
         self.alerts = AlertPoster(client, store, runtime.access.incident_channel)
 
     async def scan(self, at: datetime) -> list[AlertDecision]:
-        """Scan every host, store the snapshots, post or edit the incidents' messages."""
+        """Scan every host, store the snapshots, post or edit the incidents' messages (hosts
+        in maintenance mode alert only when critical); the metrics follow."""
         rt = self.runtime
-        decisions = await scan_and_alert(self.store, rt.transport, list(rt.inventory),
-                                         rt.thresholds, at, concurrency=rt.concurrency,
-                                         policy=self.settings.alert_policy)
+        hosts = list(rt.inventory)
+        scan = await background_scan(self.store, rt.transport, hosts, rt.thresholds, at,
+                                     concurrency=rt.concurrency,
+                                     policy=self.settings.alert_policy,
+                                     maintenance=await hosts_in_maintenance(hosts, rt.vcenter))
+        self._measure(scan, at)
+        decisions = scan.decisions
         if decisions:
             log.info("scan at %s: %s", at.isoformat(),
                      ", ".join(f"{d.kind} {d.host}" for d in decisions))
         await self.alerts.deliver(decisions, at)
         return decisions
+
+    def _measure(self, scan: BackgroundScan, at: datetime) -> None:
+        metrics = self.runtime.metrics
+        metrics.background_scan.observe(scan.seconds)
+        clusters = {h.name: h.cluster for h in self.runtime.inventory}
+        metrics.host_durations(scan.host_seconds, clusters)
+        failures = [o for o in scan.outcomes if isinstance(o, HostFailure)]
+        metrics.host_failed(failures)
+        if failures:
+            metrics.ssh_error("background-scan", len(failures))
+        metrics.hosts.observe_reports([o for o in scan.outcomes if isinstance(o, HostReport)],
+                                      at)
 
     async def digest(self, at: datetime) -> Posted | None:
         """The summary of `history.digest_period` ending `at`, posted to the summary channel

@@ -18,6 +18,7 @@ from bot.history.glance import fleet_at_a_glance
 from bot.slack.handlers.dispatch import Invocation, execute
 from bot.slack.handlers.replies import ButtonReply, Posted, Reply, SlashReply, ThreadReply
 from bot.slack.runtime import Runtime
+from bot.slack.views.alert import SNOOZES
 from bot.slack.views.help import notice_message
 from bot.slack.views.home import home_view
 from bot.slack.web.dedupe import delivery_key
@@ -71,6 +72,23 @@ class Listeners:
         else:
             reply = SlashReply(client, button.channel, self.runtime.poster, button.response_url)
         self._execute(body, _words("top", _value(body)), self._clicker(body, button), reply)
+
+    async def acknowledge(self, ack: AsyncAck, body: dict[str, Any],
+                          client: AsyncWebClient) -> None:
+        """An alert's `Acknowledge`: `acknowledge <host>` as the clicker."""
+        await ack()
+        self._silence(body, client, _words("acknowledge", _value(body)))
+
+    async def snooze(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """An alert's `Snooze …`: `snooze <host> <1h|4h|resolved>` as the clicker."""
+        await ack()
+        span, _ = SNOOZES.get(str(body["actions"][0].get("action_id", "")), ("", ""))
+        self._silence(body, client, f"{_words('snooze', _value(body))} {span}".strip())
+
+    def _silence(self, body: dict[str, Any], client: AsyncWebClient, words: str) -> None:
+        """The incident's message and thread say it; refusals and errors come privately."""
+        reply = self._button_reply(body, client)
+        self._execute(body, words, self._clicker(body, reply), reply, announce=False)
 
     async def approve(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """`approve <id> confirm` as the clicker (Slack showed the button's confirmation)."""

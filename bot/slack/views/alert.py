@@ -1,6 +1,8 @@
 """An alert incident as one message in the incident channel: posted when it opens, edited in
 place while it lasts (what changed is said on the message), marked resolved when it clears
-(buttons gone, a short note in its thread)."""
+(buttons gone, a short note in its thread). Its buttons: Top VMs, Propose fix, Acknowledge and
+Snooze 1 h / 4 h / until resolved (each runs words through the gate, like every button); who
+acknowledged or snoozed it, and until when, is said on the message."""
 
 from __future__ import annotations
 
@@ -18,11 +20,15 @@ from slack_sdk.models.blocks import (
 from bot.assess import Risk
 from bot.history.alerts import AlertDecision
 from bot.history.forecast import human_duration
+from bot.history.silence import Silence
 from bot.slack.views.common import Message, bar, clip, esc, mrkdwn
 from bot.slack.views.host import RISK_MARK
 from bot.slack.views.top import PROPOSE_FIX
 
 TOP_VMS = "top_vms"
+ACKNOWLEDGE = "alert_acknowledge"
+SNOOZES = {"alert_snooze_1h": ("1h", "Snooze 1 h"), "alert_snooze_4h": ("4h", "Snooze 4 h"),
+           "alert_snooze_resolved": ("resolved", "Snooze until resolved")}
 RESOLVED_MARK = ":white_check_mark:"
 MAX_REASONS = 8
 
@@ -54,18 +60,55 @@ def alert_message(decision: AlertDecision, now: datetime) -> Message:
         blocks.append(ContextBlock(elements=[mrkdwn(
             f":arrows_counterclockwise: Updated {slack_time(now)}: "
             f"{esc('; '.join(decision.changes))}")]))
+    silence = Silence.of(alert)
+    said = silence_line(silence, now)
+    if said and not resolved:
+        blocks.append(ContextBlock(block_id=f"silence_{alert.id}", elements=[mrkdwn(said)]))
     if not resolved:
-        blocks.append(alert_buttons(alert.id, snap.host))
+        blocks.append(alert_buttons(alert.id, snap.host, acknowledged=silence.acknowledged))
     blocks.append(ContextBlock(elements=[mrkdwn(_footer(decision, now))]))
     return Message.build(_text(decision), blocks)
 
 
-def alert_buttons(alert_id: int, host: str) -> ActionsBlock:
-    """`Top VMs` (answered in the thread) and `Propose fix` (a plan in the channel)."""
-    return ActionsBlock(block_id=f"alert_{alert_id}", elements=[
-        ButtonElement(text="Top VMs", action_id=TOP_VMS, value=host),
-        ButtonElement(text="Propose fix", action_id=PROPOSE_FIX, value=host, style="primary"),
-    ])
+def alert_buttons(alert_id: int, host: str, *, acknowledged: bool = False) -> ActionsBlock:
+    """`Top VMs` (answered in the thread), `Propose fix` (a plan in the channel),
+    `Acknowledge` (until someone did) and the snoozes."""
+    buttons = [ButtonElement(text="Top VMs", action_id=TOP_VMS, value=host),
+               ButtonElement(text="Propose fix", action_id=PROPOSE_FIX, value=host,
+                             style="primary")]
+    if not acknowledged:
+        buttons.append(ButtonElement(text="Acknowledge", action_id=ACKNOWLEDGE, value=host))
+    buttons += [ButtonElement(text=label, action_id=action, value=host)
+                for action, (_, label) in SNOOZES.items()]
+    return ActionsBlock(block_id=f"alert_{alert_id}", elements=buttons)
+
+
+def silence_line(silence: Silence, now: datetime) -> str:
+    """Who acknowledged or snoozed the incident, when, and until when; "" if nobody."""
+    parts = []
+    if silence.acknowledged_by and silence.acknowledged_at:
+        parts.append(f":bust_in_silhouette: Acknowledged by <@{esc(silence.acknowledged_by)}> "
+                     f"{slack_time(silence.acknowledged_at)}")
+    if silence.snoozed_by and silence.snoozed(now):
+        until = ("until it resolves" if silence.until_resolved or silence.snoozed_until is None
+                 else f"until {slack_time(silence.snoozed_until)}")
+        parts.append(f":zzz: Snoozed {until} by <@{esc(silence.snoozed_by)}>")
+    return " · ".join(parts)
+
+
+def silenced_note(text: str, user: str) -> Message:
+    """The line in the incident's thread when someone acknowledges or snoozes it."""
+    return Message.build(text, [SectionBlock(text=mrkdwn(f"{esc(text)} (<@{esc(user)}>)"))])
+
+
+def escalated_note(decision: AlertDecision) -> Message:
+    """A reply in the thread when an incident nobody acknowledged gets worse: it notifies the
+    thread's followers, which an edit of the message does not."""
+    snap = decision.snapshot
+    text = (f"{snap.host} is now {decision.level.value.upper()}: "
+            f"{snap.percent_used:.1f}% of its AIO handles in use.")
+    return Message.build(esc(text), [SectionBlock(text=mrkdwn(
+        f"{RISK_MARK[decision.level]} {esc(text)}"))])
 
 
 def resolved_note(decision: AlertDecision, now: datetime) -> Message:

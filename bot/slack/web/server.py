@@ -1,5 +1,7 @@
 """`aio-bot serve`: the app over HTTP. POST /slack/events (signed by Slack, answered at ack),
-GET /healthz, GET /metrics (Prometheus text).
+GET /healthz (liveness), GET /readyz (readiness), and, only with a bearer token, GET /metrics
+(Prometheus text) and POST /alertmanager (Alertmanager's webhook). Metrics are normally served
+on their own listener (`metrics_app`, `[metrics] port`), not on this public port.
 
 A request to /slack/events is checked before anything parses it (`bot.slack.web.verify`): a
 body too large is 413, a missing, malformed, stale or wrong signature 401, a signed body
@@ -7,6 +9,7 @@ that does not parse 400; each refusal is one warning line in the log, never a tr
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -17,6 +20,8 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.health import as_json
+from bot.metrics.core import PROMETHEUS_TYPE
 from bot.slack.runtime import Runtime
 from bot.slack.web.verify import Refused, check_body, check_headers, check_signature
 
@@ -25,22 +30,54 @@ MAX_BODY = 1 << 20
 # the HTTP layer's bounds (a request past them is a 400 before any handler runs)
 MAX_LINE = MAX_FIELD = 8190  # bytes: the request line, one header
 MAX_HEADERS = 64
-PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger(__name__)
 
 
 def web_app(runtime: Runtime, app: AsyncApp | None, *,
-            signing_secret: str | None = None) -> web.Application:
-    """The routes; without a Bolt app (Socket Mode) only /healthz and /metrics. Requests are
-    verified with `signing_secret`, by default the one the Bolt app was built with."""
+            signing_secret: str | None = None, metrics_token: str | None = None,
+            alertmanager: Handler | None = None) -> web.Application:
+    """The routes; without a Bolt app (Socket Mode) no /slack/events. Requests are verified
+    with `signing_secret`, by default the one the Bolt app was built with. /metrics only with
+    a `metrics_token` (bearer); /alertmanager only when given (it checks its own token)."""
     web_application = web.Application(client_max_size=MAX_BODY)
     if app is not None:
         secret = signing_secret if signing_secret is not None else _secret_of(app)
         web_application.router.add_post(EVENTS_PATH, _events(app, runtime, secret))
-    web_application.router.add_get("/healthz", _healthz(runtime))
-    web_application.router.add_get("/metrics", _metrics(runtime))
+    _add_probes(web_application, runtime)
+    if metrics_token is not None:
+        web_application.router.add_get("/metrics", _metrics(runtime, metrics_token))
+    if alertmanager is not None:
+        web_application.router.add_post(ALERTMANAGER_PATH, alertmanager)
     return web_application
+
+
+def metrics_app(runtime: Runtime, token: str | None = None) -> web.Application:
+    """The metrics listener: GET /metrics (bearer `token` when given) and the probes."""
+    application = web.Application(client_max_size=1024)
+    application.router.add_get("/metrics", _metrics(runtime, token))
+    _add_probes(application, runtime)
+    return application
+
+
+ALERTMANAGER_PATH = "/alertmanager"
+
+
+def _add_probes(application: web.Application, runtime: Runtime) -> None:
+    application.router.add_get("/healthz", _healthz(runtime))
+    application.router.add_get("/readyz", _readyz(runtime))
+
+
+def bearer_ok(request: web.Request, token: str) -> bool:
+    """`Authorization: Bearer <token>`, compared in constant time."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                              token.encode())
+
+
+def unauthorized() -> web.Response:
+    return web.Response(status=401, text="Unauthorized",
+                        headers={"WWW-Authenticate": 'Bearer realm="aio-bot"'})
 
 
 def _secret_of(app: AsyncApp) -> str:
@@ -81,14 +118,37 @@ async def _checked_body(request: web.Request, secret: str) -> str:
 
 
 def _healthz(runtime: Runtime) -> Handler:
+    """Liveness: answering at all shows the loop runs; 503 names a dead scheduler."""
     async def handle(request: web.Request) -> web.StreamResponse:
-        return web.json_response({"status": "ok", "hosts": len(runtime.inventory)})
+        body = as_json(runtime.health.live())
+        body["hosts"] = len(runtime.inventory)
+        return web.json_response(body, status=503 if body["failing"] else 200)
 
     return handle
 
 
-def _metrics(runtime: Runtime) -> Handler:
+def _readyz(runtime: Runtime) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
+        checks = await runtime.health.ready()
+        failing = [c for c in checks if not c.ok]
+        if failing:  # INFO: a probe asks every few seconds
+            log.info("not ready: %s", "; ".join(f"{c.name}: {c.detail}" for c in failing))
+        return web.json_response(as_json(checks), status=503 if failing else 200)
+
+    return handle
+
+
+def _metrics(runtime: Runtime, token: str | None) -> Handler:
+    """The exposition, with every host's newest figures read from the store first (a store
+    that fails leaves the last figures read, and is logged once per scrape)."""
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if token is not None and not bearer_ok(request, token):
+            return unauthorized()
+        try:
+            await runtime.metrics.hosts.refresh(runtime.history_store)
+        except Exception as err:
+            log.warning("metrics: the store's latest snapshots could not be read (%s)",
+                        type(err).__name__)
         return web.Response(body=runtime.metrics.render().encode(),
                             headers={"Content-Type": PROMETHEUS_TYPE})
 
