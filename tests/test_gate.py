@@ -171,3 +171,27 @@ async def test_open_proposals_are_limited_and_named(store: Store) -> None:
     text = await refused(g, slack("U1"), Effect.PROPOSE)
     assert "#1, #2" in text and "limit is 2" in text
     await g.authorize(slack("U2"), Effect.PROPOSE)  # another person's count
+
+
+# --- silencing alerts and the Alertmanager service identity -------------------------------------
+
+
+async def test_silencing_is_for_whoever_may_use_the_bot_there_not_only_approvers() -> None:
+    g = gate(allowed_users=("U0ONCALL",), allowed_channels=("C0OPS",), approvers=("U0BOSS",))
+    await g.authorize(slack("U0ONCALL"), Effect.SILENCE)  # not an approver: allowed
+    assert "Sorry" in await refused(g, slack("U0STRANGER"), Effect.SILENCE)
+    assert "Sorry" in await refused(g, slack("U0ONCALL", "C0RANDOM"), Effect.SILENCE)
+    dm = slack("U0ONCALL", "D0DM", direct=True)
+    assert "direct message" in await refused(g, dm, Effect.SILENCE)
+    assert Effect.SILENCE.changes and not Effect.SILENCE.remediates
+
+
+async def test_alertmanager_may_only_read() -> None:
+    service = Caller("alertmanager", "alertmanager", "C0INCIDENT")
+    g = gate(allowed_users=("U0ONCALL",), approvers=("alertmanager",))  # even if listed
+    await g.authorize(service, Effect.READ)  # not a Slack user in allowed_users: reads anyway
+    for effect in (Effect.PROPOSE, Effect.APPROVE, Effect.REJECT, Effect.SILENCE):
+        assert "service identity" in await refused(g, service, effect)
+        assert "service identity" in await refused(g, service, effect, request())
+    only_ops = gate(allowed_channels=("C0OPS",))
+    assert "Sorry" in await refused(only_ops, service, Effect.READ)  # channel rules hold
