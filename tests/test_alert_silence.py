@@ -13,7 +13,7 @@ import aiohttp
 from bot.config import SlackAccess
 from bot.sim import ops
 from bot.slack.handlers.alertmanager import webhook
-from bot.slack.views.alert import ACKNOWLEDGE, SNOOZES
+from bot.slack.views.alert import ACKNOWLEDGE
 from bot.slack.web.client import make_client
 from bot.slack.web.server import start_site, web_app
 from commands.catalog import build_registry

@@ -117,7 +117,7 @@ async def test_a_slack_session_at_debug_shows_no_secret(
     slack_session: tuple[FakeSlack, Runtime, SlackDriver, str, DemoFleet],
     debug_logs: pytest.LogCaptureFixture,
 ) -> None:
-    fake, runtime, driver, base, fleet = slack_session
+    fake, runtime, driver, _base, fleet = slack_session
     secrets = [BOT_TOKEN, SIGNING_SECRET, fleet.password]
     await driver.slash("/aio", "top host01")
     await fake.wait_for_call("chat.postMessage", timeout=15)
@@ -135,8 +135,15 @@ async def test_a_slack_session_at_debug_shows_no_secret(
     await driver.slash("/aio", "audit host01")
     await fake.wait_for_message(lambda m: "Audit trail" in all_text(m), timeout=15)
     await runtime.drain()
-    async with aiohttp.ClientSession() as http, http.get(base + "/metrics") as res:
-        metrics = await res.text()
+    from bot.slack.web.server import metrics_app, start_site
+
+    own = await start_site(metrics_app(runtime), "127.0.0.1", 0)  # the metrics' own port
+    try:
+        url = f"http://127.0.0.1:{own.addresses[0][1]}/metrics"
+        async with aiohttp.ClientSession() as http, http.get(url) as res:
+            metrics = await res.text()
+    finally:
+        await own.cleanup()
     assert "aio" in metrics
 
     assert runtime.remediation is not None
