@@ -133,7 +133,8 @@ async def test_help_lists_every_command_and_explains_one() -> None:
     result = await registry.run("help", ctx())
     assert {e.name for e in result.entries} == {
         "top", "check", "scan", "inventory", "help", "fix", "migrate", "raise-limit", "reboot",
-        "power-off", "audit", "approve", "reject", "summary"}  # type: ignore[union-attr]
+        "power-off", "audit", "approve", "reject", "summary", "acknowledge",
+        "snooze"}  # type: ignore[union-attr]
     one = await registry.run("help top", ctx())
     assert one.topic == "top"  # type: ignore[union-attr]
     with pytest.raises(UsageError):
