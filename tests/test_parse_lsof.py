@@ -237,6 +237,19 @@ def test_file_parallel_and_serial_agree(tmp_path: Path, monkeypatch: pytest.Monk
     assert serial.lines == 30001
 
 
+@pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"])
+def test_bytes_in_memory_are_counted_in_chunks_cut_at_line_ends(
+    end: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lsof_fast, "CHUNK", 100)
+    good = b"2099517   vmx   CHAR   63   /vmfs/devices/char/vmgfx/vmgfx0" + end
+    data = b"\xef\xbb\xbfCartel | World" + end + good * 40 + b"oops" + end + good * 3 + b"x y"
+    text = data.decode("utf-8")
+    summary = lsof_fast.count_bytes(data).summary()
+    assert summary == parse_lsof([text])
+    assert [s.line_no for s in summary.skipped] == [42, 46]
+
+
 def test_reduced_x_line_raises_with_the_lsof_line() -> None:
     with pytest.raises(ParseError) as err:
         parse_reduced((FIXTURES / "lsof_reduced_bad.txt").read_text())
