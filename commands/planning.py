@@ -6,10 +6,11 @@ import asyncio
 from dataclasses import dataclass
 
 from bot import messages
-from bot.errors import UsageError
+from bot.errors import PreconditionFailed, UsageError
 from bot.esx.collect import collect_host, scan_hosts
 from bot.esx.report import HostReport, VmUsage
 from bot.inventory import HostEntry
+from bot.remediation.identity import check_listed, listed_vms
 from bot.remediation.plan import Plan
 from bot.vsphere.api import VcInventory
 from commands import needs
@@ -57,5 +58,19 @@ async def find_vm(ctx: Context, name: str) -> tuple[HostEntry, VmUsage, HostRepo
 
 
 async def propose(ctx: Context, plan: Plan) -> PlanResult:
+    """Store the plan as a request, once every VM it names is proven to be that VM (the
+    host's structured VM list agrees on name, BIOS UUID and world)."""
+    await _prove_vms(ctx, plan)
     request = await needs.remediation(ctx).propose(plan, ctx.principal)
     return PlanResult(request, plan)
+
+
+async def _prove_vms(ctx: Context, plan: Plan) -> None:
+    steps = [s for s in plan.steps if s.vm]
+    for host in sorted({s.host for s in steps}):
+        vms = await listed_vms(ctx.transport, ctx.inventory.get(host))
+        for step in (s for s in steps if s.host == host):
+            try:
+                check_listed(step, vms, host)
+            except PreconditionFailed as err:
+                raise UsageError(str(err)) from None

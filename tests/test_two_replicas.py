@@ -47,8 +47,10 @@ async def replica(fake: FakeSlack, env: dict[str, str]) -> AsyncIterator[SlackDr
         if proc.returncode is None:
             proc.terminate()
         _, stderr = await asyncio.wait_for(proc.communicate(), 20)
+        driver_log = stderr.decode()
+        proc.stderr_text = driver_log  # type: ignore[attr-defined]
         if proc.returncode != -signal.SIGKILL:
-            assert "Traceback" not in stderr.decode(), stderr.decode()[-2000:]
+            assert "Traceback" not in driver_log, driver_log[-2000:]
 
 
 METRICS_TOKEN = "metrics-token-0123456789abcdef"
@@ -131,8 +133,8 @@ async def test_a_replica_killed_mid_execution_leaves_a_definite_reported_state(
         events = [e.event for e in await store.audit_trail(request_id=request.id)]
     finally:
         await store.close()
-    assert request.state.value == "failed" and "Interrupted" in (request.outcome or "")
-    assert events[-1] == "failed"
+    assert request.state.value == "interrupted" and "Interrupted" in (request.outcome or "")
+    assert events[-1] == "interrupted"
 
 
 async def _duplicates(driver: SlackDriver) -> int:

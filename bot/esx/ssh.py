@@ -16,7 +16,7 @@ from pathlib import Path
 import paramiko
 
 from bot.errors import CommandFailed, CommandTimeout
-from bot.esx import ssh_exec
+from bot.esx import send_guard, ssh_exec
 from bot.esx.known_hosts import KnownHosts
 from bot.esx.transport import CommandResult
 from bot.inventory import HostEntry
@@ -81,7 +81,8 @@ class SshTransport:
             log.debug("ssh %s: running %r", host.name, command)
             cancel = threading.Event()
             future = asyncio.get_running_loop().run_in_executor(
-                await self._pool(), self._run_blocking, host, command, limit, cancel
+                await self._pool(), self._run_blocking, host, command, limit, cancel,
+                send_guard.current(),
             )
             try:
                 result = await future
@@ -122,13 +123,14 @@ class SshTransport:
             client.close()
 
     def _run_blocking(
-        self, host: HostEntry, command: str, timeout: float, cancel: threading.Event
+        self, host: HostEntry, command: str, timeout: float, cancel: threading.Event,
+        guard: send_guard.SendGuard | None = None,
     ) -> CommandResult:
         deadline = time.monotonic() + timeout
         with self._clients_lock:
             self._busy.add(host)
         try:
-            output = self._execute(host, command, deadline, timeout, cancel)
+            output = self._execute(host, command, deadline, timeout, cancel, guard)
         except CommandTimeout:
             self._drop(host)  # the host may still be busy: start afresh next time
             raise
@@ -158,6 +160,7 @@ class SshTransport:
         deadline: float,
         timeout: float,
         cancel: threading.Event,
+        guard: send_guard.SendGuard | None = None,
     ) -> ssh_exec.Output:
         limit = self._settings.max_output_bytes
         for attempt in (1, 2):
@@ -166,6 +169,7 @@ class SshTransport:
                 return ssh_exec.execute(
                     host, client, command,
                     deadline=deadline, timeout=timeout, max_bytes=limit, cancel=cancel,
+                    guard=guard,
                 )
             except ssh_exec.StaleConnection as exc:
                 log.debug("ssh %s: stale connection (%s), reconnecting", host.name, exc)

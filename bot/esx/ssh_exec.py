@@ -11,6 +11,7 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import paramiko
@@ -122,8 +123,10 @@ def execute(
     timeout: float,
     max_bytes: int,
     cancel: threading.Event,
+    guard: Callable[[], None] | None = None,
 ) -> Output:
     """Run `command` on a fresh session channel of `client`; close the channel after.
+    `guard`, when given, is called right before the command is sent (it raises to stop it).
 
     Raises CommandTimeout at `deadline` (time.monotonic()), OutputTooLarge past `max_bytes`,
     OutputTruncated when the channel closes without an exit status, Cancelled on `cancel`."""
@@ -136,6 +139,8 @@ def execute(
         raise StaleConnection(str(exc)) from exc
     try:
         chan.settimeout(_POLL)
+        if guard is not None:
+            guard()
         try:
             _exec_bounded(chan, command, deadline)
         except (OSError, EOFError, paramiko.SSHException) as exc:

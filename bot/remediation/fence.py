@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.esx import send_guard
 from bot.esx.transport import CommandResult, Transport
 from bot.inventory import HostEntry
 from bot.store.api import Store
@@ -38,6 +40,7 @@ class Fence:
     clock: Callable[[], datetime]
     tokens: dict[str, int] = field(default_factory=dict)  # lease name -> token
     lost: str | None = None  # why, once lost: it stays lost
+    proven_at: float = field(default_factory=time.monotonic)  # the last successful check
 
     async def take(self, name: str) -> bool:
         """Add the lease `name` to what this run holds; False when another holder has it."""
@@ -63,6 +66,17 @@ class Fence:
             if not held:
                 self.lost = why
                 raise LeaseLost(why)
+        self.proven_at = time.monotonic()
+
+    def guard(self) -> None:
+        """The send guard (`bot.esx.send_guard`): in the SSH worker thread, right before a
+        command goes out. More than half a lease since the last proof means this process
+        was paused in between: it may have lost the lease, so it stops."""
+        if self.lost is not None:
+            raise LeaseLost(self.lost)
+        if time.monotonic() - self.proven_at > self.ttl / 2:
+            self.lost = "paused for more than half a lease since the last proof"
+            raise LeaseLost(self.lost)
 
     async def release(self) -> None:
         for name in self.tokens:
@@ -87,7 +101,8 @@ class FencedTransport:
     async def run(self, host: HostEntry, command: str, *, timeout: float | None = None,
                   check: bool = True) -> CommandResult:
         await self.fence.check()
-        return await self.inner.run(host, command, timeout=timeout, check=check)
+        with send_guard.guarded(self.fence.guard):
+            return await self.inner.run(host, command, timeout=timeout, check=check)
 
     async def close(self) -> None:
         return None  # the transport is the bot's, not the run's

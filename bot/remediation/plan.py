@@ -31,6 +31,7 @@ class Step:
     target: str | None = None
     handles: int = 0
     hard: bool = False
+    world_id: int | None = None  # the VM's world when proposed: the same process when acted on
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -100,7 +100,8 @@ def power_off_step(source: HostReport, vm: VmUsage, reason: str, *, hard: bool =
     after = 100.0 * (source.in_use - vm.char_handles) / source.limit.runtime
     return Step(StepKind.POWER_OFF, source.host, reason=reason,
                 effect=f"{source.host}: {source.percent_used:.0f}% → {after:.0f}%",
-                vm=vm.name, vm_uuid=vm.uuid, handles=vm.char_handles, hard=hard)
+                vm=vm.name, vm_uuid=vm.uuid, handles=vm.char_handles, hard=hard,
+                world_id=vm.world_id)
 
 
 def _planning(source: HostReport, cluster: list[HostReport], inventory: VcInventory,
@@ -198,7 +199,7 @@ def _add_migration(p: _Planning, vm: VmUsage, target: str) -> None:
     dst.in_use += vm.char_handles
     p.steps.append(Step(
         StepKind.MIGRATE, src.report.host, vm=vm.name, vm_uuid=vm.uuid, target=target,
-        handles=vm.char_handles,
+        handles=vm.char_handles, world_id=vm.world_id,
         reason=f"{vm.name} holds {vm.char_handles:,} handles; {target} offers its vGPU "
                "profile and has room.",
         effect=f"{src.report.host}: {before_src:.0f}% → {src.percent():.0f}%; "

@@ -170,9 +170,12 @@ class Runtime:
             log.error("background task failed", exc_info=task.exception())
 
     async def drain(self, timeout: float = 10.0) -> None:
-        """Wait for the background work (for tests and a clean shutdown)."""
+        """Wait for the background work and the request posts it queued (for tests and a
+        clean shutdown)."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
+        if self.requests is not None:
+            await self.requests.outbox.drain(timeout)
 
     def start_sweeper(self) -> None:
         """Expire proposed requests past their time and say so on their messages."""
@@ -198,14 +201,16 @@ class Runtime:
 
     async def stop_scheduler(self) -> None:
         task, self._scheduler_task = self._scheduler_task, None
+        self.health.scheduler_alive = self.health.scan_interval = None
         if task is not None:
             task.cancel()
             await asyncio.wait({task}, timeout=5.0)
-        self.health.scheduler_alive = self.health.scan_interval = None
 
     async def close(self) -> None:
         await self.stop_scheduler()
         for task in list(self._tasks):
             task.cancel()
         await self.drain(1.0)
+        if self.requests is not None:
+            await self.requests.outbox.close()
         await self.poster.close()

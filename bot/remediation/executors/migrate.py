@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from bot.errors import PreconditionFailed, StepFailed, VCenterError
 from bot.remediation.executors.base import Executors, Say
+from bot.remediation.identity import proven_vm
 from bot.remediation.plan import Step
-from bot.vsphere.api import VcVm, bios_uuid_from_esxcli
+from bot.vsphere.api import VcVm
 
 
 async def find_vm(step: Step, ex: Executors) -> VcVm:
-    """The VM as vCenter sees it now, by BIOS UUID (refused when ambiguous)."""
-    if not step.vm_uuid:
-        raise PreconditionFailed(f"{step.vm} has no BIOS UUID on record; refusing to guess.")
-    try:
-        return await ex.vcenter.find_vm_by_uuid(bios_uuid_from_esxcli(step.vm_uuid))
-    except VCenterError as err:
-        raise PreconditionFailed(str(err)) from None
+    """The VM as vCenter sees it now, proven to be the one proposed: the host's structured VM
+    list and vCenter (by BIOS UUID) agree on its name, UUID and world (`identity`)."""
+    return await proven_vm(step, ex.transport, ex.inventory.get(step.host), ex.vcenter)
 
 
 async def check(step: Step, ex: Executors) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot import logs, messages
 from bot.console.output import emit
-from bot.errors import AioBotError, HostError
+from bot.errors import AioBotError, HostError, VCenterError
 from bot.gate import Caller, Refused
 from bot.slack.handlers.alerts import show_silenced
 from bot.slack.handlers.progress import ScanProgress
@@ -28,6 +28,7 @@ from bot.slack.views.scan import host_keys_message, progress_message, scan_messa
 from bot.slack.views.summary import summary_message
 from bot.slack.views.top import top_message
 from bot.store.api import State
+from bot.store.dburl import StoreError
 from commands.registry import Args, Command, CommandUsageError, Registry, invoke
 from commands.results import (
     CheckResult,
@@ -39,8 +40,8 @@ from commands.results import (
     RequestResult,
     Result,
     ScanResult,
-    SummaryResult,
     SilenceResult,
+    SummaryResult,
     TopResult,
 )
 
@@ -66,17 +67,17 @@ async def execute(inv: Invocation, registry: Registry, runtime: Runtime) -> None
     """Run `inv` to the end; never raises (a failure is reported to the caller and logged)."""
     name, outcome = "unknown", "error"
     command: Command | None = None
-    try:
     logs.bind(request_id=inv.delivery or uuid.uuid4().hex[:12], user=inv.caller.user,
               host=None)  # this task's log lines say whose request they belong to
+    try:
         if not await runtime.first_delivery(inv.delivery):
             name, outcome = "duplicate", "duplicate"  # another replica has it
             return
         await runtime.learn_home_team()
         command, args = registry.match(inv.words or "help")
         name = command.name
-        outcome = await _run(command, args, inv, runtime)
         logs.bind(host=args.get("host"))
+        outcome = await _run(command, args, inv, runtime)
     except Refused as err:
         outcome = "refused"
         await _tell(inv, notice_message(str(err)))
@@ -87,6 +88,14 @@ async def execute(inv: Invocation, registry: Registry, runtime: Runtime) -> None
         outcome = "host_error"
         runtime.metrics.ssh_error(name)
         await _tell(inv, error_message(str(err), command))
+    except StoreError as err:  # its text names the database: the log has it, users don't
+        outcome = "failed"
+        log.warning("`%s`: %s", name, err)
+        await _tell(inv, error_message(messages.store_unavailable(), command))
+    except VCenterError as err:
+        outcome = "failed"
+        log.warning("`%s`: %s", name, err)
+        await _tell(inv, error_message(messages.vcenter_failed(err.operation), command))
     except AioBotError as err:
         outcome = "usage" if err.exit_status == 2 else "failed"
         await _tell(inv, error_message(str(err), command))
@@ -110,25 +119,16 @@ async def _run(command: Command, args: Args, inv: Invocation, runtime: Runtime) 
         return await _streamed(command, args, inv, runtime)
     ctx = runtime.context(inv.caller, narrator=narrator)
     result = await invoke(command, args, ctx)
+    observe(runtime, result)
     if isinstance(result, PlanResult):
         await _post_plan(result, inv, runtime)
+    elif isinstance(result, SilenceResult):
+        await _silenced(result, inv, runtime)
     else:
         await deliver(result, inv)
     return "ok"
 
 
-async def _post_plan(result: PlanResult, inv: Invocation, runtime: Runtime) -> None:
-    """The plan in the channel; its message is where approvals and progress go."""
-    observe(runtime, result)
-    posted = await inv.reply.public(plan_message(result.request, result.plan))
-    if posted is not None and runtime.remediation is not None:
-    elif isinstance(result, SilenceResult):
-        await _silenced(result, inv, runtime)
-        await runtime.remediation.store.set_message(result.request.id, posted.channel,
-                                                    posted.ts)
-
-
-async def deliver(result: Result, inv: Invocation) -> None:
 def observe(runtime: Runtime, result: Result) -> None:
     """Hosts read by `top`, `check` or `scan` update this replica's per-host metrics."""
     metrics = runtime.metrics
@@ -151,6 +151,24 @@ async def _silenced(result: SilenceResult, inv: Invocation, runtime: Runtime) ->
         await inv.reply.private(notice_message(result.sentence()))
 
 
+async def _post_plan(result: PlanResult, inv: Invocation, runtime: Runtime) -> None:
+    """The plan in the channel; its message is where approvals and progress go. A plan that
+    cannot be posted is withdrawn: nobody could see it, so nobody should approve it."""
+    try:
+        posted = await inv.reply.public(plan_message(result.request, result.plan))
+    except Exception as err:
+        log.warning("request #%d could not be posted (%s): withdrawn", result.request.id,
+                    type(err).__name__)
+        if runtime.remediation is not None:
+            await runtime.remediation.withdraw(result.request.id,
+                                               "Its message could not be posted in Slack.")
+        raise AioBotError(messages.plan_not_posted(result.request.id)) from None
+    if posted is not None and runtime.remediation is not None:
+        await runtime.remediation.store.set_message(result.request.id, posted.channel,
+                                                    posted.ts)
+
+
+async def deliver(result: Result, inv: Invocation) -> None:
     if isinstance(result, HelpResult):
         message = help_message(result)
         await (inv.reply.private(message) if inv.reply.help_is_private
@@ -199,6 +217,7 @@ async def _streamed(command: Command, args: Args, inv: Invocation, runtime: Runt
     finally:
         await progress.finish()
     seconds = time.monotonic() - started
+    observe(runtime, result)
     posted = progress.posted
     if not isinstance(result, ScanResult):
         await deliver(result, inv)
@@ -217,5 +236,4 @@ async def _host_keys(result: ScanResult, inv: Invocation) -> None:
     command to run on the bot's machine (nothing is trusted from chat)."""
     message = host_keys_message(result, inv.user_id, inv.words)
     if message is not None:
-    observe(runtime, result)
         await inv.reply.public(message)
