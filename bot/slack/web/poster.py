@@ -17,6 +17,10 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.proxy_env import proxy_for
 
 log = logging.getLogger(__name__)
+# slack_sdk's webhook client logs every body at DEBUG; a body echoes what a user typed (a
+# secret pasted by mistake, say): its own logger stays at INFO, whatever the bot's level.
+_QUIET = logging.getLogger(__name__ + ".webhook")
+_QUIET.setLevel(logging.INFO)
 
 Sleep = Callable[[float], Awaitable[None]]
 MAX_ATTEMPTS = 4
@@ -53,7 +57,8 @@ class ResponsePoster:
 
     async def _try(self, url: str, body: dict[str, Any]) -> tuple[int, float | None]:
         client = AsyncWebhookClient(url, timeout=int(TIMEOUT.total or 15),
-                                    session=self._client(), retry_handlers=[])
+                                    session=self._client(), retry_handlers=[],
+                                    logger=_QUIET)
         client.proxy = proxy_for(url)  # slack_sdk's own reading ignores NO_PROXY
         try:
             response = await client.send_dict(body)
