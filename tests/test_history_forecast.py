@@ -31,7 +31,7 @@ def test_rising_line_gives_the_eta_from_the_latest_reading() -> None:
 def test_flat_history_is_not_rising() -> None:
     fc = forecast(series([25000] * 12))
     assert fc.kind == "flat" and fc.eta is None and fc.slope_per_hour == 0
-    assert fc.describe() == "not rising"
+    assert fc.describe() == "flat"
 
 
 def test_tiny_slope_within_epsilon_is_flat() -> None:
@@ -43,6 +43,7 @@ def test_tiny_slope_within_epsilon_is_flat() -> None:
 def test_falling_history() -> None:
     fc = forecast(series([30000 - 200 * i for i in range(12)]))
     assert fc.kind == "falling" and fc.eta is None and fc.slope_per_hour < 0
+    assert fc.describe() == "falling"
 
 
 def test_noisy_history_gets_no_eta() -> None:
@@ -50,8 +51,9 @@ def test_noisy_history_gets_no_eta() -> None:
     values = [24000 + rng.randint(-3000, 3000) + 20 * i for i in range(30)]
     fc = forecast(series(values))
     assert fc.r2 is not None and fc.r2 < 0.5
-    assert fc.kind == "flat" and fc.eta is None and fc.noisy
-    assert "no clear trend" in fc.describe()
+    assert fc.kind == "noisy" and fc.eta is None and fc.noisy
+    assert fc.describe() == f"too noisy to tell (R² {fc.r2:.2f})"
+    assert "not rising" not in fc.describe()
 
 
 @pytest.mark.parametrize("values,every", [
@@ -62,6 +64,7 @@ def test_noisy_history_gets_no_eta() -> None:
 def test_too_short(values: list[int], every: timedelta) -> None:
     fc = forecast(series(values, every))
     assert fc.kind == "too_short" and fc.eta is None
+    assert fc.describe() == f"not enough history ({len(values)} readings)"
 
 
 def test_already_at_or_over_the_limit() -> None:
@@ -87,3 +90,25 @@ def test_fit_and_durations() -> None:
     assert human_duration(timedelta(seconds=30)) == "under a minute"
     assert human_duration(timedelta(minutes=190)) == "3 h 10 min"
     assert human_duration(timedelta(days=2, hours=4)) == "2 d 4 h"
+
+
+@pytest.mark.parametrize("before", [
+    [25000] * 12,  # flat, then a jump
+    [26000 - 50 * i for i in range(12)],  # falling, then a jump
+    [25000 + (i % 2) * 800 for i in range(12)],  # jittery, then a jump
+])
+def test_a_sudden_rise_is_rising_or_too_noisy_never_flat(before: list[int]) -> None:
+    """The latest reading jumps 9 points of the limit: whatever the line through the window
+    says, the forecast does not say flat, falling or "not rising"."""
+    fc = forecast(series(before + [before[-1] + 3000]))
+    said = fc.describe(T0)
+    assert fc.kind in ("rising", "noisy"), said
+    assert said.startswith(("rising", "too noisy to tell")), said
+    assert "not rising" not in said and "flat" not in said and "falling" not in said
+
+
+def test_after_a_rise_a_flat_or_falling_forecast_becomes_too_noisy() -> None:
+    flat = forecast(series([25000] * 12))
+    assert flat.after_a_rise().describe().startswith("too noisy to tell")
+    rising = forecast(series([20000 + 100 * i for i in range(19)]))
+    assert rising.after_a_rise() is rising

@@ -296,6 +296,8 @@ async def process_snapshots(store: Store, snapshots: Sequence[Snapshot],
 async def _apply(store: Store, snap: Snapshot, ev: Evaluation, active: AlertRecord | None,
                  policy: AlertPolicy, now: datetime, recorded: bool) -> AlertDecision | None:
     fc = await _forecast(store, snap, policy.forecast, recorded)
+    if active is not None and _load_rose(active.last_state, snap, policy):
+        fc = fc.after_a_rise()  # the update line says it rose: the forecast must not deny it
     state = state_of(snap, ev, fc)
     if active is not None and SILENCE in active.last_state:  # an ack or snooze stays
         state[SILENCE] = active.last_state[SILENCE]
@@ -324,6 +326,12 @@ async def _apply(store: Store, snap: Snapshot, ev: Evaluation, active: AlertReco
         return None
     return AlertDecision("update", snap.host, updated, summary_text("update", snap, ev, fc),
                          ev.level, fc, snap, ev.reasons, changes)
+
+
+def _load_rose(last_state: dict[str, Any], snap: Snapshot, policy: AlertPolicy) -> bool:
+    """Whether the load rose by `material_percent` points or more since the last message."""
+    old = last_state.get("percent")
+    return isinstance(old, int | float) and snap.percent_used - old >= policy.material_percent
 
 
 SILENCE = "silence"  # the key of `last_state` that holds an acknowledgement or a snooze

@@ -1,20 +1,22 @@
 """When will a host run out of AIO handles? A least-squares line through its recent
 snapshots, and where that line (started from the latest reading) meets the runtime limit.
 
-Pure functions. "Not rising" (`flat` or `falling`) when the slope is within a small epsilon
-of zero, or when the fit explains too little of the variation (R² below `min_r2`) to trust
-an ETA: a noisy host gets no ETA rather than a made-up one."""
+Pure functions. Each forecast says what it knows: `rising` (with the ETA), `falling`, `flat`
+(a slope within a small epsilon of zero), `noisy` ("too noisy to tell": the fit explains too
+little of the variation, R² below `min_r2`, or the latest reading jumped far above the fitted
+line), `too_short` (not enough history) or `at_limit`. A noisy host gets no ETA rather than a
+made-up one, and never "flat" or "falling" while its load just rose."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.history.records import Snapshot
 
-ForecastKind = Literal["rising", "flat", "falling", "too_short", "at_limit"]
+ForecastKind = Literal["rising", "flat", "falling", "noisy", "too_short", "at_limit"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class ForecastSettings:
     epsilon_abs: float = 1.0
     epsilon_fraction: float = 0.001
     min_r2: float = 0.5
+    # the latest reading above the fitted line by more than this share of the limit is a
+    # sudden rise: the fit cannot tell what comes next
+    jump_fraction: float = 0.01
 
 
 @dataclass(frozen=True)
@@ -36,27 +41,36 @@ class Forecast:
     r2: float | None  # goodness of the fit; None when there was no fit
     points: int = 0
     limit: int = 0
-    noisy: bool = False  # a slope beyond epsilon, but a fit too poor to trust (R² < min_r2)
+    noisy: bool = False  # kind "noisy": a poor fit, or a sudden rise the fit cannot follow
 
     @property
     def rising(self) -> bool:
         return self.kind == "rising"
 
+    def after_a_rise(self) -> Forecast:
+        """This forecast once the load is known to have just risen: "flat" or "falling"
+        would contradict it, so those become "too noisy to tell"."""
+        if self.kind in ("flat", "falling"):
+            return replace(self, kind="noisy", noisy=True)
+        return self
+
     def describe(self, now: datetime | None = None) -> str:
-        """One sentence for messages: "reaches the limit in about 3 h 10 min (at 14:05 UTC)"."""
+        """A few words for messages: "rising 600/h: reaches the limit in about 3 h 10 min
+        (around 2025-01-01 14:05 UTC)", "falling", "flat", "too noisy to tell (R² 0.37)",
+        "not enough history (2 readings)"."""
         if self.kind == "at_limit":
             return "at or over its runtime limit now"
         if self.kind == "too_short":
-            return "not enough history yet for a forecast"
+            return f"not enough history ({self.points} reading{'' if self.points == 1 else 's'})"
         if self.kind == "rising" and self.eta is not None:
             when = f"{self.eta:%Y-%m-%d %H:%M} UTC"
             if now is None:
                 return f"rising {self.slope_per_hour:,.0f}/h: reaches the limit around {when}"
             return (f"rising {self.slope_per_hour:,.0f}/h: reaches the limit in about "
                     f"{human_duration(self.eta - now)} (around {when})")
-        if self.noisy and self.r2 is not None:
-            return f"no clear trend (fit R² {self.r2:.2f}): not rising"
-        return "falling" if self.kind == "falling" else "not rising"
+        if self.kind == "noisy" or self.kind == "rising":  # rising without an ETA: noisy
+            return "too noisy to tell" + (f" (R² {self.r2:.2f})" if self.r2 is not None else "")
+        return "falling" if self.kind == "falling" else "flat"
 
 
 def forecast(history: Sequence[Snapshot], settings: ForecastSettings | None = None) -> Forecast:
@@ -84,10 +98,21 @@ def forecast(history: Sequence[Snapshot], settings: ForecastSettings | None = No
         hours = (limit - latest.in_use) / slope
         return Forecast("rising", latest.at + timedelta(hours=hours), slope, r2, len(points),
                         limit)
-    if slope < -epsilon and r2 >= s.min_r2:
+    if _jumped(xs, ys, slope, s.jump_fraction * limit) or (
+            abs(slope) > epsilon and r2 < s.min_r2):
+        return Forecast("noisy", None, slope, r2, len(points), limit, True)
+    if slope < -epsilon:
         return Forecast("falling", None, slope, r2, len(points), limit)
-    noisy = abs(slope) > epsilon  # and r2 < min_r2
-    return Forecast("flat", None, slope, r2, len(points), limit, noisy)
+    return Forecast("flat", None, slope, r2, len(points), limit)
+
+
+def _jumped(xs: Sequence[float], ys: Sequence[float], slope: float, margin: float) -> bool:
+    """Whether the latest reading lies more than `margin` above the fitted line: a sudden
+    rise that a flat or falling line would contradict."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    expected = my + slope * (xs[-1] - mx)
+    return ys[-1] - expected > margin
 
 
 def fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
