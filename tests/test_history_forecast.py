@@ -100,7 +100,7 @@ def test_fit_and_durations() -> None:
 def test_a_sudden_rise_is_rising_or_too_noisy_never_flat(before: list[int]) -> None:
     """The latest reading jumps 9 points of the limit: whatever the line through the window
     says, the forecast does not say flat, falling or "not rising"."""
-    fc = forecast(series(before + [before[-1] + 3000]))
+    fc = forecast(series([*before, before[-1] + 3000]))
     said = fc.describe(T0)
     assert fc.kind in ("rising", "noisy"), said
     assert said.startswith(("rising", "too noisy to tell")), said
