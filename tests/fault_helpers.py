@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from bot.demo import DemoFleet
 from bot.errors import AioBotError
 from bot.esx import commandlines as cl
+from bot.esx.compound import is_full_read
 from bot.esx.ssh import SshSettings, SshTransport
 from bot.remediation.executors.base import Executors
 from bot.remediation.service import Remediation
@@ -43,7 +44,8 @@ _VMKERNEL = re.compile(
 
 def is_fixed_line(line: str) -> bool:
     """A command line aio-bot itself builds: a constant, or a pattern of checked values."""
-    return line in FIXED_LINES or bool(_KERNEL_SET.fullmatch(line) or _VMKERNEL.fullmatch(line))
+    return (line in FIXED_LINES or bool(_KERNEL_SET.fullmatch(line) or _VMKERNEL.fullmatch(line))
+            or is_full_read(line))
 
 
 def received_lines(fleet: SimSshFleet) -> list[tuple[str, str]]:
@@ -95,7 +97,11 @@ def usage(connections: int) -> Usage:
 # --- the soak: many commands with random faults -----------------------------------------------
 
 GARBAGE = "#!/bin/sh\necho 'Segmentation fault <<>> %%%'\nhead -c 300 /dev/zero | tr '\\0' '~'\n"
-FAULTS = ("none", "down", "hang", "garbage", "cut", "restart", "relocate-fails", "vc-slow")
+FAULTS = ("none", "down", "hang", "garbage", "cut", "restart", "relocate-fails", "vc-slow",
+          "slack-hiccup")
+PAUSE = "pause-runner"  # run alone, every PAUSE_EVERY batches (it freezes the whole process)
+PAUSE_EVERY = 10
+PAUSE_LEASE = 1.0  # seconds: the lease of the run that is paused past it
 
 
 @dataclass
@@ -107,6 +113,8 @@ class SoakReport:
     crashes: list[str] = field(default_factory=list)  # an exception that is no AioBotError
     long_messages: list[str] = field(default_factory=list)  # a failure not said in one line
     double_executions: int = 0
+    takeovers: int = 0  # runs paused past their lease and taken over by another "replica"
+    after_takeover: int = 0  # commands or audit rows from a run after it was taken over
     lines_received: int = 0
     peak_connections: int = 0
     before: Usage | None = None
@@ -205,11 +213,13 @@ async def run_soak(n: int, seed: int = 1, fault_rate: float = 0.4, command_timeo
         vms = [v.name for v in (await demo.vcenter.inventory()).vms
                if v.power_state == "poweredOn"]
         try:
-            for start in range(0, n, batch):
+            for number, start in enumerate(range(0, n, batch)):
                 chosen = rng.sample(hosts, min(batch, n - start))
                 await asyncio.gather(*(
                     _one(demo, transport, remediation, faults, rng, host, vms, fault_rate,
                          report) for host in chosen))
+                if number % PAUSE_EVERY == PAUSE_EVERY - 1:
+                    await _pause_past_lease(demo, transport, remediation, rng, vms, report)
             report.peak_connections = max(report.peak_connections,
                                           transport.stats()["connections_open"])
             trail = await remediation.store.audit_trail(limit=100_000)
@@ -229,14 +239,19 @@ async def _one(demo: DemoFleet, transport: SshTransport, remediation: Remediatio
     fault = rng.choice(FAULTS[1:]) if rng.random() < fault_rate else "none"
     report.count(report.faults, fault)
     faults.apply(fault, host)
-    ctx = Context(demo.inventory, transport, caller="@you", vcenter=demo.vcenter,
+    ctx = Context(demo.inventory, transport, caller=rng.choice(ASKERS), vcenter=demo.vcenter,
                   remediation=remediation)
-    words = _soak_words(rng, host, rng.choice(vms))
+    words = (f"migrate {rng.choice(vms)}" if fault == "slack-hiccup"
+             else _soak_words(rng, host, rng.choice(vms)))
     try:
         result = await asyncio.wait_for(REGISTRY.run(words, ctx), 30)
         report.count(report.outcomes, "answered")
-        if isinstance(result, PlanResult) and rng.random() < 0.3:
+        if isinstance(result, PlanResult) and fault == "slack-hiccup":
+            await _approve_while_slack_fails(demo, remediation, transport, result, report)
+        elif isinstance(result, PlanResult) and rng.random() < 0.3:
             await _approve_twice(demo, remediation, transport, result, report)
+        elif isinstance(result, PlanResult):  # not approved: withdrawn, so it blocks nothing
+            await REGISTRY.run(f"reject {result.request.id}", ctx)
     except TimeoutError:
         report.lost += 1
     except AioBotError as err:
@@ -265,3 +280,102 @@ async def _approve_twice(demo: DemoFleet, remediation: Remediation, transport: S
         report.count(report.outcomes, name)
         if isinstance(item, BaseException) and not isinstance(item, AioBotError):
             report.crashes.append(f"approve: {type(item).__name__}: {item}")
+
+
+ASKERS = ("@you", "@carol", "@dave")  # proposers; @alice and @bob approve
+
+
+class HostileNarrator:
+    """Slack on a bad day, as the runner sees it: every other call raises (a dropped
+    connection), the others hang as a 429 with Retry-After 120 would."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def progress(self, request: object, text: str) -> None:
+        await self._fail()
+
+    async def changed(self, request: object, note: str | None = None) -> None:
+        await self._fail()
+
+    async def _fail(self) -> None:
+        self.calls += 1
+        if self.calls % 2:
+            raise ConnectionResetError("Slack dropped the connection")
+        await asyncio.sleep(120)
+
+
+async def _approve_while_slack_fails(demo: DemoFleet, remediation: Remediation,
+                                     transport: SshTransport, plan: PlanResult,
+                                     report: SoakReport) -> None:
+    """Every narrator call fails or hangs: the run still ends, each step once, in time."""
+    ctx = Context(demo.inventory, transport, caller="@alice", vcenter=demo.vcenter,
+                  remediation=remediation, narrator=HostileNarrator())
+    try:
+        result = await asyncio.wait_for(REGISTRY.run(f"approve {plan.request.id}", ctx), 60)
+        report.count(report.outcomes, "approved" if isinstance(result, OutcomeResult)
+                     else type(result).__name__)
+    except TimeoutError:
+        report.lost += 1
+    except AioBotError as err:
+        report.count(report.outcomes, type(err).__name__)
+
+
+async def _pause_past_lease(demo: DemoFleet, transport: SshTransport,
+                            remediation: Remediation, rng: random.Random, vms: list[str],
+                            report: SoakReport) -> None:
+    """A run whose whole process freezes (its event loop blocked, as under SIGSTOP or a long
+    GC pause) past its lease while another replica's sweeper takes the request over: after
+    the takeover not one command reaches a host and not one audit row is written by it."""
+    report.count(report.faults, PAUSE)
+    short = replace(remediation, lease_ttl=PAUSE_LEASE)
+    asker = Context(demo.inventory, transport, caller="@you", vcenter=demo.vcenter,
+                    remediation=short)
+    try:
+        plan = await REGISTRY.run(f"migrate {rng.choice(vms)}", asker)
+    except AioBotError as err:
+        report.count(report.outcomes, type(err).__name__)
+        return
+    assert isinstance(plan, PlanResult)
+    approver = replace(asker, caller="@alice")
+    running = asyncio.get_running_loop().create_task(
+        REGISTRY.run(f"approve {plan.request.id}", approver))
+    store = short.store
+    while not running.done() and "step-started" not in [
+            e.event for e in await store.audit_trail(request_id=plan.request.id)]:
+        await asyncio.sleep(0.01)
+    if running.done():  # refused (the VM moved, the host busy): nothing to pause
+        await asyncio.gather(running, return_exceptions=True)
+        return
+    taken: dict[str, int] = {}
+    other = threading.Thread(target=_take_over, args=(demo, short, taken), daemon=True)
+    other.start()
+    time.sleep(PAUSE_LEASE * 2.5)  # the pause: nothing of this process's loop runs
+    other.join()
+    await asyncio.gather(asyncio.wait_for(running, 60), return_exceptions=True)
+    await asyncio.sleep(PAUSE_LEASE)  # time to misbehave, if it would
+    report.takeovers += taken.get("ended", 0)
+    if taken.get("ended"):
+        report.after_takeover += received_count(demo.fleet) - taken["lines"]
+        events = [e.event for e in await store.audit_trail(request_id=plan.request.id)]
+        report.after_takeover += len(events) - 1 - events.index("interrupted")
+
+
+def _take_over(demo: DemoFleet, remediation: Remediation, taken: dict[str, int]) -> None:
+    """Another replica, in its own thread and event loop, on the same store file: once the
+    paused run's lease has run out, its sweeper ends the request as interrupted."""
+    from bot.store import open_store
+
+    async def sweep() -> None:
+        store = open_store(str(demo.root / "aio-bot.db"))
+        try:
+            replica = Remediation(store, remediation.executors, remediation.gate,
+                                  holder="replica-b", lease_ttl=PAUSE_LEASE)
+            ended = await replica.recover_interrupted()
+            taken["lines"] = received_count(demo.fleet)
+            taken["ended"] = len(ended)
+        finally:
+            await store.close()
+
+    time.sleep(PAUSE_LEASE * 1.3)
+    asyncio.run(sweep())

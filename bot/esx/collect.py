@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.errors import AioBotError, HostKeyChanged, HostKeyUnknown
-from bot.esx import commandlines as cl
+from bot.errors import AioBotError, CommandFailed, HostKeyChanged, HostKeyUnknown
+from bot.esx import compound
 from bot.esx.kernel import find_aio_setting
 from bot.esx.logs import parse_hostd_starts
 from bot.esx.logsummary import parse_vmkernel_reduced
 from bot.esx.lsof import parse_reduced
-from bot.esx.records import FdsWarningSummary, HostdEvent
+from bot.esx.records import FdsWarningSummary
 from bot.esx.report import RECENT, HostReport, build_report
-from bot.esx.transport import CommandResult, Transport
+from bot.esx.transport import Transport
 from bot.esx.version import parse_version
 from bot.esx.vmlist import parse_vm_list
 from bot.inventory import HostEntry
@@ -27,37 +28,57 @@ log = logging.getLogger(__name__)
 async def collect_host(
     transport: Transport, host: HostEntry, *, now: datetime | None = None
 ) -> HostReport:
-    """The full report for one host: version, limit, per-VM handles, recent events."""
+    """The full report for one host (version, limit, per-VM handles, recent events), read
+    in one SSH exec (`bot.esx.compound`)."""
     now = now or datetime.now(UTC)
-    version_out = await transport.run(host, cl.VERSION)
-    kernel_out = await transport.run(host, cl.KERNEL_AIO, check=False)
-    vms_out = await transport.run(host, cl.VM_LIST)
-    lsof_out = await transport.run(host, cl.LSOF_REDUCED)
-    vmk_out = await transport.run(host, cl.vmkernel_events(now - RECENT), check=False)
-    hostd_out = await transport.run(host, cl.HOSTD_STARTS, check=False)
-    received = sum(r.bytes_received for r in
-                   (version_out, kernel_out, vms_out, lsof_out, vmk_out, hostd_out))
-    fds, dumps = _vmkernel(vmk_out)
-    return build_report(
+    nonce = compound.new_nonce()
+    part_list = compound.parts(now - RECENT)
+    line = compound.command_line(part_list, nonce)
+    out = await transport.run(host, line, check=False)
+    return report_from_parts(host, compound.split_output(part_list, nonce, out.stdout,
+                                                         out.stderr),
+                             now=now, bytes_received=out.bytes_received)
+
+
+def report_from_parts(host: HostEntry, outputs: list[compound.PartOutput], *, now: datetime,
+                      bytes_received: int) -> HostReport:
+    """The report from the compound read's parts. A required part that failed fails the
+    host (`CommandFailed` naming that part's command); any other is noted on the report."""
+    by_name = {o.part.name: o for o in outputs}
+    for o in outputs:
+        if o.part.required and not o.ok:
+            raise CommandFailed(host.name, o.part.command,
+                                -1 if o.status is None else o.status,
+                                o.stderr.strip() or o.why())
+    unread = tuple(f"{o.part.name}: {o.why()}" for o in outputs
+                   if not o.part.required and _failed(o))
+    for note in unread:
+        log.info("read of %s: %s", host.name, note)
+    kernel, vmk, hostd = by_name["kernel"], by_name["vmkernel"], by_name["hostd"]
+    fds, dumps = (parse_vmkernel_reduced(vmk.stdout) if vmk.ok
+                  else (FdsWarningSummary(), []))
+    report = build_report(
         host.name,
         cluster=host.cluster,
-        version=parse_version(version_out.stdout),
-        setting=find_aio_setting(kernel_out.stdout) if kernel_out.exit_status == 0 else None,
-        vms=parse_vm_list(vms_out.stdout),
-        lsof=parse_reduced(lsof_out.stdout),
+        version=parse_version(by_name["version"].stdout),
+        setting=find_aio_setting(kernel.stdout) if kernel.ok else None,
+        vms=parse_vm_list(by_name["vms"].stdout),
+        lsof=parse_reduced(by_name["lsof"].stdout),
         fds=fds,
-        hostd_events=dumps + parse_hostd_starts(hostd_out.stdout.splitlines()),
+        hostd_events=dumps + (parse_hostd_starts(hostd.stdout.splitlines())
+                              if not hostd.cut else []),
         now=now,
-        bytes_received=received,
+        bytes_received=bytes_received,
     )
+    return dataclasses.replace(report, unread=unread) if unread else report
 
 
-def _vmkernel(out: CommandResult) -> tuple[FdsWarningSummary, list[HostdEvent]]:
-    """A host without a readable vmkernel.log has no evidence to show, not an error."""
-    if out.exit_status != 0:
-        log.info("no vmkernel.log on %s: %s", out.host, out.stderr.strip()[:200])
-        return FdsWarningSummary(), []
-    return parse_vmkernel_reduced(out.stdout)
+def _failed(o: compound.PartOutput) -> bool:
+    """Not usable, or it complained. The kernel list's non-zero status on a host without
+    the setting is an answer (no row), not a failure."""
+    if o.part.name == "kernel" and o.status is not None and not o.cut:
+        return False
+    return not o.ok or bool(o.stderr.strip())
 
 
 @dataclass(frozen=True, slots=True)

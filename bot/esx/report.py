@@ -77,6 +77,7 @@ class HostReport:
     input_warnings_total: int = 0
     lsof_captured: bool = True
     captures: tuple[CaptureFile, ...] = ()
+    unread: tuple[str, ...] = ()  # parts of a host read that failed alone: "hostd: why"
 
     @property
     def percent_used(self) -> float:
