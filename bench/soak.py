@@ -1,6 +1,7 @@
 """The long soak: 1,000 commands on the demo fleet with random faults (hosts down, hanging,
-answering garbage or cut short, SSH restarts, vMotion failing, vCenter slow), approvals pressed
-twice at once; prints what was injected, how commands ended, and the leak counts.
+answering garbage or cut short, SSH restarts, vMotion failing, vCenter slow, Slack failing or
+hanging during a run, a run paused past its lease and taken over), approvals pressed twice at
+once; prints what was injected, how commands ended, and the leak counts.
 
     .venv/bin/python bench/soak.py [--commands 1000] [--seed 1] [--fault-rate 0.4]
 
@@ -35,6 +36,8 @@ async def main(args: argparse.Namespace) -> int:
     print(f"lost: {report.lost}  crashes: {len(report.crashes)}  "
           f"multi-line failures: {len(report.long_messages)}  "
           f"double executions: {report.double_executions}")
+    print(f"runs paused past their lease and taken over: {report.takeovers}; commands or "
+          f"audit rows from them after the takeover: {report.after_takeover}")
     print(f"command lines received by hosts: {report.lines_received}, all fixed ones")
     print(f"peak SSH connections: {report.peak_connections}")
     print(f"before: {report.before.describe() if report.before else '?'}; "
@@ -42,7 +45,8 @@ async def main(args: argparse.Namespace) -> int:
     print(f"leaked: {leaked}")
     for crash in report.crashes[:10]:
         print("  crash:", crash)
-    bad = report.lost or report.crashes or report.long_messages or report.double_executions
+    bad = (report.lost or report.crashes or report.long_messages or report.double_executions
+           or report.after_takeover)
     return 1 if bad or any(leaked.values()) else 0
 
 

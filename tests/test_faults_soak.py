@@ -1,11 +1,13 @@
 """The soak: 200 commands on the demo fleet with random faults (hosts down, hanging, answering
-garbage or cut short, SSH restarts, vMotion failing, vCenter slow), approvals pressed twice at
-once. No command is lost, none crashes, none runs twice, every failure is one line, and no
-thread, file descriptor or SSH connection outlives the run. bench/soak.py runs 1,000."""
+garbage or cut short, SSH restarts, vMotion failing, vCenter slow, Slack failing or hanging
+during a run), approvals pressed twice at once, and runs paused past their lease and taken
+over by another replica. No command is lost, none crashes, none runs twice, every failure
+is one line, a run taken over does nothing more, and no thread, file descriptor or SSH
+connection outlives the run. bench/soak.py runs 1,000."""
 
 from __future__ import annotations
 
-from tests.fault_helpers import FAULTS, run_soak
+from tests.fault_helpers import FAULTS, PAUSE, run_soak
 
 
 async def test_200_commands_with_random_faults_leak_nothing() -> None:
@@ -13,7 +15,8 @@ async def test_200_commands_with_random_faults_leak_nothing() -> None:
     assert report.commands == 200
     assert report.crashes == [] and report.long_messages == []
     assert report.lost == 0 and report.double_executions == 0
-    assert set(report.faults) == set(FAULTS), report.faults  # every kind was injected
+    assert report.takeovers >= 1 and report.after_takeover == 0, report
+    assert set(report.faults) == {*FAULTS, PAUSE}, report.faults  # every kind was injected
     assert sum(v for k, v in report.faults.items() if k != "none") >= 50
     assert report.outcomes.get("answered", 0) >= 50, report.outcomes
     assert report.outcomes.get("approved", 0) >= 1, report.outcomes

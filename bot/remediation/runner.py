@@ -27,6 +27,7 @@ from bot.store.api import Request, State, Store
 
 log = logging.getLogger(__name__)
 SYSTEM = "aio-bot"
+TELL_SECONDS = 2.0  # at most this long for one narrator call: telling waits for no one
 
 EXECUTORS: dict[StepKind, Executor] = {
     StepKind.RAISE_LIMIT: raise_limit,
@@ -164,16 +165,17 @@ class Run:
             return self.request
 
     async def _say(self, request: Request, text: str) -> None:
-        try:
-            await self.narrator.progress(request, text)
-        except Exception:  # telling people never stands in a change's way
-            log.exception("could not tell about request #%d", request.id)
+        try:  # telling people never stands in a change's way: bounded, and never raises
+            await asyncio.wait_for(self.narrator.progress(request, text), TELL_SECONDS)
+        except Exception as err:
+            log.warning("could not tell about request #%d (%s)", request.id,
+                        type(err).__name__)
 
     async def _tell_changed(self, request: Request, note: str | None = None) -> None:
         try:
-            await self.narrator.changed(request, note)
-        except Exception:
-            log.exception("could not show request #%d", request.id)
+            await asyncio.wait_for(self.narrator.changed(request, note), TELL_SECONDS)
+        except Exception as err:
+            log.warning("could not show request #%d (%s)", request.id, type(err).__name__)
 
 
 def _failure_summary(number: int, total: int, error: str, done: list[str]) -> str:
