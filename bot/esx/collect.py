@@ -46,7 +46,7 @@ def report_from_parts(host: HostEntry, outputs: list[compound.PartOutput], *, no
     host (`CommandFailed` naming that part's command); any other is noted on the report."""
     by_name = {o.part.name: o for o in outputs}
     for o in outputs:
-        if o.part.required and not o.ok:
+        if o.part.required and (not o.ok or _lsof_silent_failure(o)):
             raise CommandFailed(host.name, o.part.command,
                                 -1 if o.status is None else o.status,
                                 o.stderr.strip() or o.why())
@@ -73,10 +73,16 @@ def report_from_parts(host: HostEntry, outputs: list[compound.PartOutput], *, no
     return dataclasses.replace(report, unread=unread) if unread else report
 
 
+def _lsof_silent_failure(o: compound.PartOutput) -> bool:
+    """`vmkvsitools lsof | awk` exits with awk's status: a vmkvsitools that failed shows as
+    no line read and its complaint on stderr."""
+    return o.part.name == "lsof" and bool(o.stderr.strip()) and o.stdout.split() == ["N", "0"]
+
+
 def _failed(o: compound.PartOutput) -> bool:
-    """Not usable, or it complained. The kernel list's non-zero status on a host without
-    the setting is an answer (no row), not a failure."""
-    if o.part.name == "kernel" and o.status is not None and not o.cut:
+    """Not usable, or it complained. The kernel list's silent non-zero status (a host
+    without the setting) is an answer, no row, not a failure."""
+    if o.part.name == "kernel" and o.status is not None and not o.cut and not o.stderr.strip():
         return False
     return not o.ok or bool(o.stderr.strip())
 
