@@ -123,7 +123,7 @@ async def test_summary_7d_posts_the_stores_numbers_and_the_chart(bot: HistoryBot
     assert (f"*Incidents in the period: {want['incidents']}* ({want['open']} still open)"
             in text)
     assert (f"{want['done']} done · {want['pending']} pending · {want['failed']} failed · "
-            f"{want['closed']} rejected/expired/withdrawn") in text
+            f"0 need review (interrupted) · {want['closed']} rejected/expired/withdrawn") in text
     assert (want["done"], want["pending"], want["failed"], want["closed"]) == (1, 1, 1, 1)
     assert "approved by <@U0ALICE>" in text and "approved by <@U0BOB>" in text
     assert want["reboot"] == ["host03"] and "*host03* (65,536 configured" in text

@@ -1,6 +1,7 @@
 """The managers' summary of a period: hosts by risk now (counts per cluster), incidents,
 remediations done / pending / failed with who approved them, hosts whose reboot is pending,
-and the chart. Data only: front ends render it (console text, JSON, Slack blocks + upload)."""
+and the chart. The chart is drawn here (a PNG, in a worker thread); everything else is data
+that front ends render (console text, JSON, Slack blocks with the chart uploaded)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Remediation requests and their audit trail (see `bot.store.api`).
+"""The bot's store (see `bot.store.api`): remediation requests and their hash-chained audit
+trail, leases with fencing tokens, Slack deliveries, and the history (snapshots, incidents,
+scheduled-job firings).
 
 `open_store(url)` picks the backend: a file path or `sqlite:///path` → SQLite (the default,
 `aio-bot.db`), `postgresql://user:password@host/db` → PostgreSQL (several replicas). The

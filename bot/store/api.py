@@ -1,4 +1,5 @@
-"""Persistence of remediation requests and their audit trail: the one seam to the database.
+"""The one seam to the database: remediation requests and their audit trail, leases (with
+fencing tokens), Slack deliveries, and the history's snapshots, incidents and job firings.
 
 Two implementations behind `open_store(url)`: SQLite (a file path, the default) and
 PostgreSQL (a `postgresql://` URL, for several bot replicas). Every state change is a

@@ -21,6 +21,7 @@ from bot.assess import Risk
 from bot.history.alerts import AlertDecision
 from bot.history.forecast import human_duration
 from bot.history.silence import Silence
+from bot.slack.limits import HEADER_TEXT_LIMIT
 from bot.slack.views.common import Message, bar, clip, esc, mrkdwn
 from bot.slack.views.host import RISK_MARK
 from bot.slack.views.top import PROPOSE_FIX
@@ -47,7 +48,7 @@ def alert_message(decision: AlertDecision, now: datetime) -> Message:
     else:
         title = (f"{snap.host} · {decision.level.value.upper()} · "
                  f"{snap.percent_used:.0f}% of AIO handles in use")
-    blocks: list[Block] = [HeaderBlock(text=clip(title, 150)),
+    blocks: list[Block] = [HeaderBlock(text=clip(title, HEADER_TEXT_LIMIT)),
                            SectionBlock(text=mrkdwn(esc(_summary(decision))))]
     blocks.append(SectionBlock(text=mrkdwn(_headroom(decision))))
     if decision.reasons and not resolved:

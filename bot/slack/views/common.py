@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject
 
-from bot.slack.limits import assert_valid
+from bot.slack.limits import SECTION_TEXT_LIMIT, assert_valid
 
 BAR_WIDTH = 20
 TEXT_LIMIT = 3000  # section text
@@ -45,7 +45,7 @@ class Message:
               attachment: Attachment | None = None) -> Message:
         """Serialize (slack_sdk validates lengths) and check against Slack's limits."""
         dicts = [b.to_dict() for b in blocks]
-        text = clip(text, 3000)
+        text = clip(text, SECTION_TEXT_LIMIT)
         assert_valid(dicts, text)
         return cls(text, dicts, attachment)
 

@@ -7,6 +7,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlo
 
 from bot.assess import Assessment, Risk
 from bot.esx.report import HostReport
+from bot.slack.limits import HEADER_TEXT_LIMIT
 from bot.slack.views.common import bar, clip, esc, mrkdwn
 from commands.host_results import HostFacts
 
@@ -17,7 +18,7 @@ RISK_MARK = {Risk.OK: ":large_green_circle:", Risk.WARNING: ":large_yellow_circl
 def header(report: HostReport, assessment: Assessment) -> HeaderBlock:
     title = (f"{report.host} · {assessment.risk.value.upper()} · "
              f"{report.percent_used:.0f}% of AIO handles in use")
-    return HeaderBlock(text=clip(title, 150))
+    return HeaderBlock(text=clip(title, HEADER_TEXT_LIMIT))
 
 
 def host_blocks(report: HostReport, assessment: Assessment,

@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.remediation.plan import Plan, Step
+from bot.slack.limits import CONFIRM_LIMITS, HEADER_TEXT_LIMIT, SECTION_TEXT_LIMIT
 from bot.slack.views.common import Message, clip, esc, mrkdwn
 from bot.store.api import Request, State
 
@@ -35,7 +36,7 @@ _STATUS = {
 
 
 def plan_message(request: Request, plan: Plan, note: str | None = None) -> Message:
-    blocks: list[Block] = [HeaderBlock(text=clip(f"#{request.id} {plan.title}", 150)),
+    blocks: list[Block] = [HeaderBlock(text=clip(f"#{request.id} {plan.title}", HEADER_TEXT_LIMIT)),
                            ContextBlock(elements=[mrkdwn(_who(request))])]
     blocks += _steps(plan.steps)
     if plan.notes:
@@ -88,7 +89,7 @@ def _status(request: Request, note: str | None) -> str:
         status += f"\n{esc(clip(request.outcome, 2500))}"
     if note:
         status += f"\n{esc(note)}"
-    return clip(status, 3000)
+    return clip(status, SECTION_TEXT_LIMIT)
 
 
 def _buttons(request: Request, plan: Plan) -> ActionsBlock:
@@ -105,5 +106,5 @@ def _confirm(plan: Plan) -> ConfirmObject:
     text = (f"This interrupts {', '.join(interrupted[:5])}"
             + (f" and {len(interrupted) - 5} more" if len(interrupted) > 5 else "")
             + ". Run the plan now?")
-    return ConfirmObject(title="Interrupt guests?", text=clip(text, 300), confirm="Run it",
-                         deny="Not now", style="danger")
+    return ConfirmObject(title="Interrupt guests?", text=clip(text, CONFIRM_LIMITS["text"]),
+                         confirm="Run it", deny="Not now", style="danger")

@@ -14,6 +14,7 @@ from bot.history.fleet import HostStatus
 from bot.history.forecast import human_duration
 from bot.history.records import AlertRecord
 from bot.history.summary import RemediationLine, SummaryResult
+from bot.slack.limits import HEADER_TEXT_LIMIT
 from bot.slack.views.alert import slack_time
 from bot.slack.views.common import Attachment, Message, asked_by, clip, esc, mrkdwn
 from bot.slack.views.host import RISK_MARK
@@ -36,7 +37,7 @@ def summary_message(result: SummaryResult, user_id: str | None = None, words: st
     if result.simulated:
         title += " · SIMULATED HISTORY"
     blocks: list[Block] = [
-        HeaderBlock(text=clip(title, 150)),
+        HeaderBlock(text=clip(title, HEADER_TEXT_LIMIT)),
         ContextBlock(elements=[mrkdwn(_span(result))]),
         SectionBlock(text=mrkdwn(
             f"*Hosts now: {len(result.hosts)}* · {_mark('critical')} *{c['critical']}* critical"

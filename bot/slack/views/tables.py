@@ -13,7 +13,9 @@ from slack_sdk.models.blocks import (
     TableBlockColumnSettings,
 )
 
-MAX_ROWS = 100  # Slack's limit, the header row included
+from bot.slack.limits import TABLE_ROWS_MAX
+
+MAX_ROWS = TABLE_ROWS_MAX  # Slack's limit, the header row included
 MAX_DATA_ROWS = MAX_ROWS - 1
 
 Cell = str | int
