@@ -143,31 +143,22 @@ def _report_problems(where: str, problems: list[str], fmt: str) -> int:
 
 async def migrate(fmt: str) -> int:
     """`aio-bot migrate`: the store in `AIO_BOT_DB` (or the default file) brought up to date."""
-    from bot.store import mask_url, open_store, store_url
+    from bot.services import open_store_only
 
-    url = store_url()
-    store = open_store(url)
-    try:
-        version = await store.migrate()
-    finally:
-        await store.close()
-    _say(fmt, {"store": mask_url(url), "schema_version": version},
-         f"{mask_url(url)}: schema version {version}, up to date.")
+    async with open_store_only(migrate=True) as (store, shown):
+        version = (await store.schema_status()).current
+    _say(fmt, {"store": shown, "schema_version": version},
+         f"{shown}: schema version {version}, up to date.")
     return 0
 
 
 async def audit_verify(fmt: str) -> int:
     """`aio-bot audit verify`: the audit trail's hash chain checked; exit 1 when broken."""
-    from bot.store import mask_url, open_store, store_url
+    from bot.services import open_store_only
 
-    url = store_url()
-    store = open_store(url)
-    try:
-        await store.require_schema()
+    async with open_store_only() as (store, shown):
         report = await store.verify_audit()
-    finally:
-        await store.close()
-    _say(fmt, {"store": mask_url(url), "ok": report.ok, "rows": report.rows,
+    _say(fmt, {"store": shown, "ok": report.ok, "rows": report.rows,
                "head": report.head, "broken_id": report.broken_id, "reason": report.reason},
          report.describe())
     return 0 if report.ok else 1

@@ -31,7 +31,7 @@ from bot.inventory import Inventory
 from bot.remediation.executors.base import Executors
 from bot.remediation.narrator import Narrator
 from bot.remediation.service import Remediation
-from bot.store import ENV_VAR, StoreError, open_store
+from bot.store import ENV_VAR, StoreError, mask_url, open_store
 from bot.store.api import Store
 from bot.store.dburl import parse_url
 from bot.vsphere.api import VCenter
@@ -260,6 +260,21 @@ async def _open_store(stack: AsyncExitStack, url: str, *, optional: bool,
         log.warning("%s Going on without it: changes and audits need it.", err)
         return None
     return store
+
+
+@asynccontextmanager
+async def open_store_only(env: Mapping[str, str] = os.environ, *,
+                          migrate: bool = False) -> AsyncIterator[tuple[Store, str]]:
+    """The store alone (`aio-bot migrate`, `aio-bot audit verify`): from `AIO_BOT_DB` or the
+    default file, with its URL masked for showing. `migrate` brings its schema up to date;
+    else the schema must already be this aio-bot's."""
+    url = env.get(ENV_VAR, "").strip() or "aio-bot.db"
+    store = open_store(url)
+    try:
+        await (store.migrate() if migrate else store.require_schema())
+        yield store, mask_url(url)
+    finally:
+        await store.close()
 
 
 def _remediation(services: Services, vcenter: VCenter, store: Store,
