@@ -4,6 +4,7 @@ and leaves the work to a background task."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,9 +15,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.handlers import listeners
 from bot.slack.handlers.approvals import RequestMessages
 from bot.slack.runtime import Runtime
+from bot.slack.views import home, modals
 from bot.slack.views.alert import ACKNOWLEDGE, SNOOZES, TOP_VMS
 from bot.slack.views.plan import APPROVE, REJECT
-from bot.slack.views.top import PROPOSE_FIX, REFRESH
+from bot.slack.views.top import MOVE_VM, POWER_OFF, PROPOSE_FIX, REFRESH
 from bot.slack.web.dedupe import delivery_key
 from bot.slack.web.usergroups import UserGroups
 from commands.registry import Registry
@@ -46,15 +48,35 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, registry: Registry
         app.action(snooze)(on.snooze)
     app.action(APPROVE)(on.approve)
     app.action(REJECT)(on.reject)
+    _modals_and_home(app, on)
     runtime.client = client
     runtime.gate.group_members = UserGroups(client).members
     if runtime.remediation is not None:
         runtime.requests = RequestMessages(runtime.remediation, client)
     app.event("app_mention")(on.mention)
-    app.event("app_home_opened")(on.home_opened)
+    app.event("app_home_opened")(on.home.opened)
     app.event("message")(on.ignore)
     app.error(_on_error)
     return app
+
+
+def _modals_and_home(app: AsyncApp, on: listeners.Listeners) -> None:
+    """The modals (opened from a `top` message, App Home or the global shortcut), their
+    searches, picks and submissions, and App Home's buttons."""
+    for opener in (MOVE_VM, POWER_OFF):
+        app.action(opener)(on.open_modal)
+    app.shortcut(modals.MOVE_VM)(on.modals.shortcut)
+    for picker in modals.PICKERS:
+        app.options(picker)(on.modals.options)
+        app.action(picker)(on.modals.picked)
+    for kind in modals.KINDS:
+        app.view(kind)(on.modals.submit)
+    for other in (modals.TARGET, modals.CHANNEL, modals.MODE, modals.HARD_OK):
+        app.action(other)(on.ignore)  # a choice inside a modal: read at submission
+    app.action(home.HOME_SCAN)(on.home.scan)
+    app.action(home.HOME_SUMMARY)(on.home.summary)
+    app.action(re.compile(f"^{home.HOME_TOP}_\\d+$"))(on.home.top)
+    app.action(re.compile(f"^{home.HOME_FIX}_\\d+$"))(on.home.fix)
 
 
 Next = Callable[[], Awaitable[None]]

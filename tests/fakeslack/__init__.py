@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
+from tests.fakeslack import modals
 from tests.fakeslack.driver import (
     ACK_DEADLINE,
     DriverResponse,
@@ -32,6 +33,7 @@ __all__ = [
     "event_payload",
     "fake_slack",
     "find_button",
+    "modals",
     "serve_bolt_app",
     "sign",
     "slash_payload",

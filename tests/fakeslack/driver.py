@@ -6,6 +6,7 @@ The payload builders are plain functions so Socket Mode tests push the same payl
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import json
@@ -22,6 +23,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from tests.fakeslack.modals import find_element
 from tests.fakeslack.server import FakeSlack, JsonDict
 
 ACK_DEADLINE = 3.0  # seconds Slack waits for the HTTP 200
@@ -85,7 +87,7 @@ def slash_payload(
         "api_app_id": fake.app_id,
         "is_enterprise_install": "false",
         "response_url": response_url or fake.response_url(channel=channel_id),
-        "trigger_id": _trigger_id(),
+        "trigger_id": fake.modals.issue(_trigger_id(), user_id),
     }
 
 
@@ -135,7 +137,7 @@ def block_actions_payload(
         "api_app_id": fake.app_id,
         "token": "fake-verification-token",
         "container": container,
-        "trigger_id": _trigger_id(),
+        "trigger_id": fake.modals.issue(_trigger_id(), user_id),
         "team": {"id": fake.team_id, "domain": "fake"},
         "enterprise": None,
         "is_enterprise_install": False,
@@ -161,6 +163,60 @@ def _action(block: JsonDict, button: JsonDict) -> JsonDict:
         if key in button:
             action[key] = button[key]
     return action
+
+
+def _user(fake: FakeSlack, user_id: str) -> JsonDict:
+    return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(),
+            "team_id": fake.team_id}
+
+
+def _interaction(fake: FakeSlack, kind: str, user_id: str, **fields: Any) -> JsonDict:
+    return {"type": kind, "user": _user(fake, user_id), "api_app_id": fake.app_id,
+            "token": "fake-verification-token", "team": {"id": fake.team_id, "domain": "fake"},
+            "enterprise": None, "is_enterprise_install": False, **fields}
+
+
+def shortcut_payload(fake: FakeSlack, callback_id: str, *, user_id: str = DEFAULT_USER
+                     ) -> JsonDict:
+    """A global shortcut (the lightning menu): no channel, a trigger to open a modal."""
+    return _interaction(fake, "shortcut", user_id, callback_id=callback_id,
+                        trigger_id=fake.modals.issue(_trigger_id(), user_id),
+                        action_ts=f"{time.time():.6f}")
+
+
+def view_action_payload(fake: FakeSlack, view: JsonDict, block: JsonDict, element: JsonDict,
+                        *, user_id: str = DEFAULT_USER) -> JsonDict:
+    """`block_actions` from inside a view (a modal's dispatching input, an App Home button)."""
+    action: JsonDict = {"action_id": element["action_id"], "block_id": block.get("block_id"),
+                        "type": element["type"], "action_ts": f"{time.time():.6f}"}
+    state = (view.get("state") or {}).get("values", {}).get(block.get("block_id"), {})
+    picked = state.get(element["action_id"], {})
+    action.update({k: v for k, v in picked.items() if k != "type"})
+    for key in ("value", "text"):
+        if element["type"] == "button" and key in element:
+            action[key] = element[key]
+    return _interaction(fake, "block_actions", user_id,
+                        container={"type": "view", "view_id": view["id"]},
+                        trigger_id=fake.modals.issue(_trigger_id(), user_id),
+                        view=copy.deepcopy(view), actions=[action])
+
+
+def suggestion_payload(fake: FakeSlack, view: JsonDict, action_id: str, query: str, *,
+                       user_id: str = DEFAULT_USER) -> JsonDict:
+    """`block_suggestion`: an external select asking for options matching `query`."""
+    block, _ = find_element(view, action_id)
+    return _interaction(fake, "block_suggestion", user_id, action_id=action_id,
+                        block_id=block.get("block_id"), value=query,
+                        container={"type": "view", "view_id": view["id"]},
+                        view=copy.deepcopy(view))
+
+
+def submission_payload(fake: FakeSlack, view: JsonDict, *, user_id: str = DEFAULT_USER
+                       ) -> JsonDict:
+    """`view_submission` of a modal, with the state the user left it in."""
+    return _interaction(fake, "view_submission", user_id, view=copy.deepcopy(view),
+                        trigger_id=fake.modals.issue(_trigger_id(), user_id),
+                        response_urls=[])
 
 
 def event_payload(fake: FakeSlack, event: JsonDict, *, event_id: str | None = None) -> JsonDict:
@@ -258,6 +314,75 @@ class SlackDriver:
         )
         response.response_url = payload["response_url"]
         return response
+
+    async def shortcut(self, callback_id: str, *, user_id: str = DEFAULT_USER) -> DriverResponse:
+        return await self.post_payload(shortcut_payload(self.fake, callback_id, user_id=user_id))
+
+    async def modal(self, user_id: str = DEFAULT_USER, *, timeout: float = 10.0,
+                    predicate: Any = None) -> JsonDict:
+        """The modal on top of the user's stack, once it matches `predicate` (a view)."""
+        modals = self.fake.modals
+
+        def probe() -> JsonDict | None:
+            view = modals.top(user_id)
+            if view is None or (predicate is not None and not predicate(view)):
+                return None
+            return view
+
+        return await self.fake.wait_until(probe, timeout, f"a modal for {user_id}")
+
+    async def suggest(self, view: JsonDict, action_id: str, query: str = "", *,
+                      user_id: str = DEFAULT_USER) -> list[JsonDict]:
+        """The options the app offers for an external select; [] when it offers none."""
+        response = await self.post_payload(
+            suggestion_payload(self.fake, view, action_id, query, user_id=user_id))
+        assert response.status == 200, response.body
+        answer = response.json() or {}
+        return list(answer.get("options", []))
+
+    async def pick(self, view: JsonDict, action_id: str, value: str | JsonDict, *,
+                   user_id: str = DEFAULT_USER) -> DriverResponse | None:
+        """Pick a value in a modal: an option (by value, among the element's options, or the
+        option itself), a conversation ID, or several checkbox values (a list). A pick in a
+        `dispatch_action` input reaches the app as `block_actions`."""
+        block, element = find_element(self.fake.modals.views[view["id"]], action_id)
+        kind = element["type"]
+        if kind == "conversations_select":
+            picked: JsonDict = {"selected_conversation": value}
+        elif kind == "checkboxes":
+            values = value if isinstance(value, list) else [value]
+            picked = {"selected_options": [o for o in element["options"]
+                                           if o["value"] in values]}
+        elif isinstance(value, dict):
+            picked = {"selected_option": value}
+        else:
+            found = [o for o in element.get("options", []) if o["value"] == value]
+            assert found or kind == "external_select", (value, element.get("options"))
+            picked = {"selected_option": found[0] if found else
+                      {"text": {"type": "plain_text", "text": value}, "value": value}}
+        self.fake.modals.pick(view["id"], action_id, picked)
+        if not block.get("dispatch_action"):
+            return None
+        stored = self.fake.modals.views[view["id"]]
+        return await self.post_payload(
+            view_action_payload(self.fake, stored, block, element, user_id=user_id))
+
+    async def submit(self, view: JsonDict, *, user_id: str = DEFAULT_USER) -> DriverResponse:
+        """Submit the modal as it stands; its answer (errors, update, ...) is applied."""
+        stored = self.fake.modals.views[view["id"]]
+        response = await self.post_payload(submission_payload(self.fake, stored,
+                                                              user_id=user_id))
+        assert response.status == 200, response.body
+        self.fake.modals.answered(user_id, view["id"], response.json())
+        return response
+
+    async def click_home(self, action_id: str, *, user_id: str = DEFAULT_USER
+                         ) -> DriverResponse:
+        """Press a button of the App Home tab published for `user_id`."""
+        view = self.fake.views[user_id]
+        block, element = find_element(view, action_id)
+        return await self.post_payload(
+            view_action_payload(self.fake, view, block, element, user_id=user_id))
 
     async def post_payload(self, payload: JsonDict) -> DriverResponse:
         """Deliver an interactive payload again, as Slack does when it retries."""

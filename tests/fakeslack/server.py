@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.slack.limits import Surface, check_message
+from tests.fakeslack.modals import FakeModals
 from tests.fakeslack.socket_mode import SOCKET_PATH, Changes, SocketHub
 
 JsonDict = dict[str, Any]
@@ -101,7 +102,8 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.responses: list[ResponsePost] = []
         self.ephemerals: list[JsonDict] = []
-        self.views: dict[str, JsonDict] = {}
+        self.views: dict[str, JsonDict] = {}  # App Home views by user
+        self.modals = FakeModals()  # modals: views.open / views.update / views.push
         self.files: dict[str, FileRecord] = {}
         self.users: dict[str, JsonDict] = {}
         self.channels: dict[str, JsonDict] = {}
@@ -125,6 +127,9 @@ class FakeSlack:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.getPermalink": self._chat_get_permalink,
             "views.publish": self._views_publish,
+            "views.open": self._views_open,
+            "views.update": self._views_update,
+            "views.push": self._views_push,
             "conversations.info": self._conversations_info,
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroups_users_list,
@@ -251,6 +256,10 @@ class FakeSlack:
             return next((r for r in self.responses if predicate is None or predicate(r)), None)
 
         return await self._changes.wait_until(probe, timeout, "a response_url post")
+
+    async def wait_until(self, probe: Callable[[], Any], timeout: float, what: str) -> Any:
+        """What `probe` returns once it is not None, checked after every call recorded."""
+        return await self._changes.wait_until(probe, timeout, what)
 
     async def wait_for_message(self, predicate: Predicate, timeout: float = 5.0) -> JsonDict:
         return await self._changes.wait_until(
@@ -492,6 +501,15 @@ class FakeSlack:
         stored = {"id": f"V{uuid.uuid4().hex[:10].upper()}", "team_id": self.team_id, **view}
         self.views[user_id] = stored
         return {"ok": True, "view": stored}
+
+    async def _views_open(self, call: Call) -> JsonDict:
+        return self.modals.open(call.args, self.team_id)
+
+    async def _views_update(self, call: Call) -> JsonDict:
+        return self.modals.update(call.args)
+
+    async def _views_push(self, call: Call) -> JsonDict:
+        return self.modals.push(call.args, self.team_id)
 
     async def _conversations_info(self, call: Call) -> JsonDict:
         channel = call.args.get("channel", "")

@@ -14,16 +14,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
 from bot.gate import Caller
-from bot.history.glance import fleet_at_a_glance
 from bot.slack.handlers.dispatch import Invocation, execute
+from bot.slack.handlers.home import Home
+from bot.slack.handlers.modals import Modals
 from bot.slack.handlers.replies import ButtonReply, Posted, Reply, SlashReply, ThreadReply
 from bot.slack.runtime import Runtime
 from bot.slack.views.alert import SNOOZES
 from bot.slack.views.help import notice_message
-from bot.slack.views.home import home_view
+from bot.slack.views.modals import MOVE_VM, POWER_OFF, Meta
+from bot.slack.views.top import MOVE_VM as MOVE_VM_BUTTON
 from bot.slack.web.dedupe import delivery_key
 from commands.registry import Registry
-from commands.results import HelpResult
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -35,6 +36,8 @@ class Listeners:
     def __init__(self, registry: Registry, runtime: Runtime) -> None:
         self.registry = registry
         self.runtime = runtime
+        self.modals = Modals(registry, runtime)
+        self.home = Home(registry, runtime, self.modals)
 
     async def slash(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -72,6 +75,23 @@ class Listeners:
         else:
             reply = SlashReply(client, button.channel, self.runtime.poster, button.response_url)
         self._execute(body, _words("top", _value(body)), self._clicker(body, button), reply)
+
+    async def open_modal(self, ack: AsyncAck, body: dict[str, Any],
+                         client: AsyncWebClient) -> None:
+        """A `top` message's `Move a VM…` or `Power off…`: the modal with the host's VMs, as
+        the clicker, checked against the message's channel (where the proposal goes by
+        default)."""
+        await ack()
+        button = self._button_reply(body, client)
+        action = str(body["actions"][0].get("action_id", ""))
+        kind = MOVE_VM if action == MOVE_VM_BUTTON else POWER_OFF
+        meta = Meta(kind, host=_value(body) or None, channel=button.channel or None)
+
+        async def tell(text: str) -> None:
+            await button.private(notice_message(text))
+
+        self.runtime.spawn(self.modals.open(client, str(body.get("trigger_id", "")),
+                                            self._clicker(body, button), meta, tell))
 
     async def acknowledge(self, ack: AsyncAck, body: dict[str, Any],
                           client: AsyncWebClient) -> None:
@@ -120,22 +140,6 @@ class Listeners:
         words = " ".join(MENTION.sub(" ", str(event.get("text", ""))).split())
         reply = ThreadReply(client, channel, caller.user, thread_ts)
         self._execute(body, words, caller, reply)
-
-    async def home_opened(self, ack: AsyncAck, event: dict[str, Any],
-                          client: AsyncWebClient) -> None:
-        await ack()
-        if event.get("tab", "home") != "home":
-            return
-        self.runtime.spawn(self._publish_home(client, str(event.get("user", ""))))
-
-    async def _publish_home(self, client: AsyncWebClient, user_id: str) -> None:
-        """The fleet at a glance from the store (never a scan), then the commands."""
-        commands = HelpResult([c.help_entry() for c in self.registry])
-        store = self.runtime.history_store
-        glance = None
-        if store is not None:
-            glance = await fleet_at_a_glance(store, self.runtime.clock(), self.runtime.thresholds)
-        await client.views_publish(user_id=user_id, view=home_view(glance, commands))
 
     async def ignore(self, ack: AsyncAck) -> None:
         await ack()

@@ -1,12 +1,22 @@
 """The App Home tab: the fleet at a glance (hosts by risk, open incidents, pending approvals)
-from the store, then the commands. At most 100 blocks, checked for the `home` surface."""
+from the store, its buttons (Scan now, Post summary; per host at risk Top VMs and Propose
+fix: each runs as the clicker through the gate, `bot.slack.handlers.home`), then the
+commands. At most 100 blocks, checked for the `home` surface."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    SectionBlock,
+)
 
 from bot.assess import Risk
 from bot.history.glance import GlanceResult
@@ -23,12 +33,17 @@ SHOWN_HOSTS = 20  # lines in one section
 SHOWN_INCIDENTS = 20  # one section each
 SHOWN_APPROVALS = 20  # one section each
 SECTION_CHARS = 2900
+SHOWN_HOST_BUTTONS = 10  # hosts at risk with their own buttons
+HOME_SCAN = "home_scan"
+HOME_SUMMARY = "home_summary"
+HOME_TOP = "home_top"  # + "_<n>": action_ids are unique in a view; the value is the host
+HOME_FIX = "home_fix"
 
 
 def home_view(glance: GlanceResult | None, commands: HelpResult) -> dict[str, Any]:
     """The `home` view for views.publish; `glance` None when there is no store (history and
     changes are not configured)."""
-    blocks: list[Block] = [HeaderBlock(text="Fleet at a glance")]
+    blocks: list[Block] = [HeaderBlock(text="Fleet at a glance"), _actions(glance is not None)]
     if glance is None:
         blocks.append(SectionBlock(text=mrkdwn(
             "No store is configured here, so there is no history to show. Ask with "
@@ -68,6 +83,7 @@ def glance_blocks(g: GlanceResult) -> list[Block]:
             lines.append(f"…and {len(at_risk) - SHOWN_HOSTS} more")
         blocks.append(SectionBlock(text=mrkdwn(clip("*At risk*\n" + "\n".join(lines),
                                                     SECTION_CHARS))))
+        blocks += host_buttons(g)
     if g.stale:
         blocks.append(ContextBlock(elements=[mrkdwn(clip(
             f"Not scanned for a day: {esc(', '.join(g.stale))}", SECTION_CHARS))]))
@@ -76,6 +92,28 @@ def glance_blocks(g: GlanceResult) -> list[Block]:
     blocks += [DividerBlock(),
                HeaderBlock(text=f"Pending approvals ({len(g.pending_approvals)})")]
     blocks += _approvals(g.pending_approvals)
+    return blocks
+
+
+def _actions(with_summary: bool) -> ActionsBlock:
+    elements = [ButtonElement(text="Scan now", action_id=HOME_SCAN, value="scan",
+                              style="primary")]
+    if with_summary:
+        elements.append(ButtonElement(text="Post summary", action_id=HOME_SUMMARY,
+                                      value="summary"))
+    return ActionsBlock(block_id="home_actions", elements=elements)
+
+
+def host_buttons(g: GlanceResult) -> list[Block]:
+    """Top VMs and Propose fix for each host at risk (the riskiest first)."""
+    at_risk = [h for h in g.hosts if h.risk is not Risk.OK][:SHOWN_HOST_BUTTONS]
+    blocks: list[Block] = []
+    for i, h in enumerate(at_risk):
+        name = clip(h.host, 40)
+        blocks.append(ActionsBlock(block_id=f"home_host_{i}", elements=[
+            ButtonElement(text=f"Top VMs · {name}", action_id=f"{HOME_TOP}_{i}", value=h.host),
+            ButtonElement(text=f"Propose fix · {name}", action_id=f"{HOME_FIX}_{i}",
+                          value=h.host)]))
     return blocks
 
 

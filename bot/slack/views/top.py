@@ -14,6 +14,8 @@ from commands.results import TopResult
 
 REFRESH = "refresh"
 PROPOSE_FIX = "propose_fix"
+MOVE_VM = "open_move_vm"  # opens the Move a VM modal for the host (value)
+POWER_OFF = "open_power_off"  # opens the Power off a VM modal for the host (value)
 HEADERS = ("#", "VM", "cartel", "world", "vmgfx", "CHAR")
 VCENTER_HEADERS = ("vGPU profile", "power")  # with vCenter
 CSV_HEADERS = ("rank", "vm", "cartel_id", "world_id", "uuid", "vmgfx_handles", "char_handles")
@@ -29,18 +31,25 @@ def top_message(result: TopResult, user_id: str, words: str, verb: str = "Asked 
     notes = _notes(len(shown), len(report.vms), result.limit)
     if notes:
         blocks.append(ContextBlock(elements=[mrkdwn(notes)]))
-    blocks += [verdict(result.assessment), buttons(report.host, words, result.assessment),
+    blocks += [verdict(result.assessment),
+               buttons(report.host, words, result.assessment, has_vms=any(
+                   vm.name for vm in report.vms)),
                asked_by(user_id, words, verb)]
     text = f"{esc(result.assessment.summary)} (asked by <@{user_id}>)"
     return Message.build(text, blocks, _attachment(result) if len(shown) > MAX_DATA_ROWS else None)
 
 
-def buttons(host: str, words: str, assessment: Assessment) -> ActionsBlock:
-    """`Refresh` re-runs the same words; `Propose fix` when there is something to fix."""
+def buttons(host: str, words: str, assessment: Assessment, *,
+            has_vms: bool = False) -> ActionsBlock:
+    """`Refresh` re-runs the same words; `Propose fix` when there is something to fix;
+    `Move a VM…` and `Power off…` open modals to pick one of the host's VMs."""
     elements = [ButtonElement(text="Refresh", action_id=REFRESH, value=words[:2000])]
     if assessment.action is not Action.NONE:
         elements.append(ButtonElement(text="Propose fix", action_id=PROPOSE_FIX, value=host,
                                       style="primary"))
+    if has_vms:
+        elements += [ButtonElement(text="Move a VM…", action_id=MOVE_VM, value=host),
+                     ButtonElement(text="Power off…", action_id=POWER_OFF, value=host)]
     return ActionsBlock(block_id="host_actions", elements=elements)
 
 
