@@ -97,13 +97,7 @@ class Remediation:
     async def approve(self, request_id: int, caller: Caller | str,
                       narrator: Narrator = QUIET) -> Outcome:
         """Approve and run, telling `narrator` as it goes."""
-        who = _caller(caller)
-        request = await self._open(request_id, narrator)
-        try:
-            await self.gate.authorize(who, Effect.APPROVE, request)
-        except Refused as err:
-            await self._audit(request, who.user, "approval-refused", {"reason": str(err)})
-            raise RequestRefused(str(err)) from None
+        who, request = await self._decision(request_id, caller, Effect.APPROVE, narrator)
         fence = await self._fence(request)
         self._mine.add(request.id)
         try:
@@ -114,6 +108,20 @@ class Remediation:
         finally:
             self._mine.discard(request.id)
             await fence.release()
+
+    async def _decision(self, request_id: int, caller: Caller | str, effect: Effect,
+                        narrator: Narrator) -> tuple[Caller, Request]:
+        """The open request and who decides on it, once the gate agrees (a refused approval
+        is audited)."""
+        who = _caller(caller)
+        request = await self._open(request_id, narrator)
+        try:
+            await self.gate.authorize(who, effect, request)
+        except Refused as err:
+            if effect is Effect.APPROVE:
+                await self._audit(request, who.user, "approval-refused", {"reason": str(err)})
+            raise RequestRefused(str(err)) from None
+        return who, request
 
     async def _fence(self, request: Request) -> Fence:
         """The run's leases: the request, and each host its plan touches (one running change
@@ -141,12 +149,7 @@ class Remediation:
     async def reject(self, request_id: int, caller: Caller | str,
                      narrator: Narrator = QUIET) -> Request:
         """The requester cancels; an approver rejects; nobody else may."""
-        who = _caller(caller)
-        request = await self._open(request_id, narrator)
-        try:
-            await self.gate.authorize(who, Effect.REJECT, request)
-        except Refused as err:
-            raise RequestRefused(str(err)) from None
+        who, request = await self._decision(request_id, caller, Effect.REJECT, narrator)
         user = who.user
         state = State.CANCELLED if user == request.requested_by else State.REJECTED
         rejected = await self._move(request, State.PROPOSED, state, user,
