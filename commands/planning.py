@@ -11,7 +11,7 @@ from bot.esx.collect import collect_host, scan_hosts
 from bot.esx.report import HostReport, VmUsage
 from bot.inventory import HostEntry
 from bot.remediation.identity import check_listed, listed_vms
-from bot.remediation.plan import Plan
+from bot.remediation.plan import Plan, with_vm_facts
 from bot.vsphere.api import VcInventory
 from commands import needs
 from commands.context import Context
@@ -61,6 +61,9 @@ async def propose(ctx: Context, plan: Plan) -> PlanResult:
     """Store the plan as a request, once every VM it names is proven to be that VM (the
     host's structured VM list agrees on name, BIOS UUID and world)."""
     await _prove_vms(ctx, plan)
+    inventory = await needs.vcenter(ctx).inventory()
+    plan = with_vm_facts(plan, {v.bios_uuid: (", ".join(v.vgpu_profiles) or None,
+                                              v.power_state) for v in inventory.vms})
     request = await needs.remediation(ctx).propose(plan, ctx.principal)
     return PlanResult(request, plan)
 

@@ -49,6 +49,7 @@ async def test_fix_host01_end_to_end(demo: DemoFleet) -> None:
     assert isinstance(plan, PlanResult) and plan.request.state is State.PROPOSED
     moved = [s.vm for s in plan.plan.steps]
     assert moved and all(s.kind.value == "migrate" for s in plan.plan.steps)
+    assert all(s.vgpu_profile and s.power_state == "poweredOn" for s in plan.plan.steps)
     with pytest.raises(RequestRefused, match="someone else"):
         await run(demo, f"approve {plan.request.id}")
     with pytest.raises(RequestRefused, match="Only the configured approvers"):

@@ -37,6 +37,8 @@ def _plan_lines(r: Request, plan: Plan) -> list[str]:
              f"{r.expires_at:%Y-%m-%d %H:%M} UTC)"]
     for number, step in enumerate(plan.steps, 1):
         what = step.kind.value + (f" {step.vm}" if step.vm else f" {step.host}")
+        if step.vm_facts:
+            what += f" ({step.vm_facts})"
         if step.target:
             what += f" → {step.target}"
         if step.hard:

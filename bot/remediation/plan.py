@@ -3,9 +3,11 @@ expected effect. Pure data; `bot.remediation.planner` builds them."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
+
+from bot.vsphere.api import bios_uuid_from_esxcli
 
 
 class StepKind(StrEnum):
@@ -32,6 +34,13 @@ class Step:
     handles: int = 0
     hard: bool = False
     world_id: int | None = None  # the VM's world when proposed: the same process when acted on
+    vgpu_profile: str | None = None  # vCenter's facts about the VM when proposed (shown only)
+    power_state: str | None = None
+
+    @property
+    def vm_facts(self) -> str:
+        """`grid_a100-10c, poweredOn`, or "" when vCenter said nothing of the VM."""
+        return ", ".join(f for f in (self.vgpu_profile, self.power_state) if f)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -46,6 +55,21 @@ class Step:
     def destructive(self) -> bool:
         """Steps that interrupt guests: they get a danger button and a confirm dialog."""
         return self.kind in (StepKind.REBOOT, StepKind.POWER_OFF)
+
+
+def with_vm_facts(plan: Plan, vms: dict[str, tuple[str | None, str]]) -> Plan:
+    """`plan` with each VM step's vGPU profile and power state from vCenter (by BIOS UUID:
+    `vms` maps canonical UUIDs to (profile, power state))."""
+    def facts(step: Step) -> Step:
+        try:
+            found = vms.get(bios_uuid_from_esxcli(step.vm_uuid or ""))
+        except ValueError:
+            found = None
+        if found is None:
+            return step
+        return replace(step, vgpu_profile=found[0], power_state=found[1])
+
+    return replace(plan, steps=[facts(s) if s.vm else s for s in plan.steps])
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,8 @@ def confirm_message(request: Request, plan: Plan) -> Message:
 
 def step_text(number: int, step: Step) -> str:
     what = f"{step.kind.value} *{esc(step.vm or step.host)}*"
+    if step.vm_facts:
+        what += f" ({esc(step.vm_facts)})"
     if step.target:
         what += f" → *{esc(step.target)}*"
     if step.hard:
