@@ -23,6 +23,8 @@ def render_summary(result: SummaryResult) -> str:
     out = [head, ""]
     if result.scanned_now:
         out.append("No stored history: the fleet was scanned now.")
+    if result.comparison is not None:
+        out += [result.comparison.sentence(result.period.label), ""]
     out.append(f"Hosts now: {len(result.hosts)} - {c['critical']} critical, {c['warning']} "
                f"warning, {c['ok']} ok")
     out += ["", _clusters(result.clusters)] if result.clusters else []
@@ -122,7 +124,22 @@ def summary_dict(result: SummaryResult) -> dict[str, Any]:
         "unreachable": result.unreachable,
         "chart": {"png_bytes": len(result.chart.png), "hosts": result.chart.hosts,
                   "omitted": result.chart.omitted, "snapshots": result.snapshot_count},
+        "compared": comparison_dict(result),
     }
+
+
+def comparison_dict(result: SummaryResult) -> dict[str, Any] | None:
+    """The change against the previous period of the same length."""
+    cmp = result.comparison
+    if cmp is None:
+        return None
+    return {"direction": cmp.direction, "sentence": cmp.sentence(result.period.label),
+            "hosts_at_risk": {"then": cmp.at_risk_then, "now": cmp.at_risk_now},
+            "incidents": {"then": cmp.incidents_then, "now": cmp.incidents_now},
+            "handles_freed": {"then": cmp.freed_then, "now": cmp.freed_now},
+            "remediations_done": {"then": cmp.done_then, "now": cmp.done_now},
+            "riskiest": None if cmp.riskiest is None else {
+                "host": cmp.riskiest, "then": cmp.riskiest_then, "now": cmp.riskiest_now}}
 
 
 def glance_dict(result: GlanceResult) -> dict[str, Any]:

@@ -1,7 +1,10 @@
 """The managers' summary of a period: hosts by risk now (counts per cluster), incidents,
 remediations done / pending / failed with who approved them, hosts whose reboot is pending,
-and the chart. The chart is drawn here (a PNG, in a worker thread); everything else is data
-that front ends render (console text, JSON, Slack blocks with the chart uploaded)."""
+the change against the previous period of the same length (`Comparison`: hosts at risk then
+and now, incidents, handles freed by done remediations, the riskiest host's trend, and one
+sentence: better or worse), and the chart. The chart is drawn here (a PNG, in a worker
+thread); everything else is data that front ends render (console text, JSON, Slack blocks
+with the chart uploaded)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from bot.history.fleet import (
     cluster_counts,
     host_statuses,
 )
-from bot.history.records import AlertRecord
+from bot.history.records import AlertRecord, Snapshot
 from bot.history.snapshot import snapshots_of
 from bot.store.api import FINAL, Request, State, Store
 
@@ -77,6 +80,66 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """This period against the previous one of the same length (`None`: nothing stored)."""
+
+    at_risk_then: int | None  # hosts at risk in each host's last snapshot of the previous period
+    at_risk_now: int
+    incidents_then: int
+    incidents_now: int
+    freed_then: int  # AIO handles held by the VMs moved or powered off by done remediations
+    freed_now: int
+    done_then: int
+    done_now: int
+    riskiest: str | None = None  # the riskiest host now
+    riskiest_then: float | None = None  # its % of the limit at the end of the previous period
+    riskiest_now: float | None = None
+
+    @property
+    def direction(self) -> str:
+        """better | worse | same | unknown (no history before the period)."""
+        if self.at_risk_then is None:
+            return "unknown"
+        score = _sign(self.at_risk_now - self.at_risk_then) * 2
+        score += _sign(self.incidents_now - self.incidents_then)
+        if self.riskiest_then is not None and self.riskiest_now is not None:
+            delta = self.riskiest_now - self.riskiest_then
+            score += _sign(delta) if abs(delta) >= TREND_POINTS else 0
+        return "worse" if score > 0 else "better" if score < 0 else "same"
+
+    def sentence(self, label: str) -> str:
+        """One sentence: better or worse than the previous `label`, and why."""
+        before = label.replace("last ", "previous ")
+        if self.at_risk_then is None:
+            return (f"Nothing was stored for the {before} to compare with: "
+                    f"{_hosts(self.at_risk_now)} at risk now.")
+        opening = {"better": f"Better than the {before}",
+                   "worse": f"Worse than the {before}",
+                   "same": f"About the same as the {before}"}[self.direction]
+        parts = [f"{_hosts(self.at_risk_now)} at risk (was {self.at_risk_then})",
+                 f"{_count(self.incidents_now, 'incident')} (was {self.incidents_then})"]
+        if self.freed_now or self.freed_then:
+            parts.append(f"{self.freed_now:,} handles freed by "
+                         f"{_count(self.done_now, 'remediation')} (was {self.freed_then:,})")
+        trend = self.trend()
+        if trend:
+            parts.append(trend)
+        return f"{opening}: " + ", ".join(parts) + "."
+
+    def trend(self) -> str | None:
+        """`host01 86% → 97%` for the riskiest host, when it was seen in both periods."""
+        if self.riskiest is None or self.riskiest_now is None:
+            return None
+        if self.riskiest_then is None:
+            return f"riskiest {self.riskiest} at {self.riskiest_now:.0f}%"
+        return (f"riskiest {self.riskiest} {self.riskiest_then:.0f}% → "
+                f"{self.riskiest_now:.0f}%")
+
+
+TREND_POINTS = 1.0  # the riskiest host moved at least this many points: a change
+
+
+@dataclass(frozen=True)
 class SummaryResult(HostsByRisk):
     """`summary [24h|7d|30d]`."""
 
@@ -97,6 +160,7 @@ class SummaryResult(HostsByRisk):
     stale: list[str] = field(default_factory=list)  # hosts last seen before the period
     unreachable: list[str] = field(default_factory=list)  # failed the scan made now
     review: list[RemediationLine] = field(default_factory=list)  # interrupted: check hosts
+    comparison: Comparison | None = None  # against the previous period of the same length
 
     @property
     def open_incidents(self) -> list[AlertRecord]:
@@ -133,9 +197,11 @@ async def build_summary(store: Store, thresholds: Thresholds, period: Period, no
     png = await asyncio.to_thread(render_chart, history, thresholds, period.chart, until=now,
                                   note=note)
     lines = await _remediations(store, since)
+    incidents = await store.alerts(since, now)
+    comparison = await compare(store, thresholds, since, now, hosts, len(incidents))
     return SummaryResult(
         period=period, since=since, until=now, hosts=hosts, clusters=cluster_counts(hosts),
-        incidents=await store.alerts(since, now),
+        incidents=incidents, comparison=comparison,
         done=[r for r in lines if r.state == State.SUCCEEDED.value],
         pending=[r for r in lines if r.state not in {s.value for s in FINAL}],
         failed=[r for r in lines if r.state == State.FAILED.value],
@@ -146,6 +212,61 @@ async def build_summary(store: Store, thresholds: Thresholds, period: Period, no
         snapshot_count=len(history), scanned_now=scanned_now, simulated=simulated,
         stale=stale, unreachable=unreachable,
     )
+
+
+async def compare(store: Store, thresholds: Thresholds, since: datetime, now: datetime,
+                  hosts: Sequence[HostStatus], incidents_now: int) -> Comparison:
+    """This period [since, now] against [since - length, since)."""
+    before = since - (now - since)
+    previous = _latest_per_host(await store.snapshots(since=before, until=since))
+    previous = [s for s in previous if s.at < since]
+    then = host_statuses(previous, thresholds)
+    incidents_then = [a for a in await store.alerts(before, since) if a.opened_at < since]
+    freed_now, done_now = await _freed(store, since, now)
+    freed_then, done_then = await _freed(store, before, since)
+    riskiest = hosts[0] if hosts else None
+    was = next((h.percent for h in then if riskiest and h.host == riskiest.host), None)
+    return Comparison(
+        at_risk_then=sum(h.risk.value != "ok" for h in then) if then else None,
+        at_risk_now=sum(h.risk.value != "ok" for h in hosts),
+        incidents_then=len(incidents_then), incidents_now=incidents_now,
+        freed_then=freed_then, freed_now=freed_now, done_then=done_then, done_now=done_now,
+        riskiest=riskiest.host if riskiest else None, riskiest_then=was,
+        riskiest_now=riskiest.percent if riskiest else None)
+
+
+def _latest_per_host(snapshots: Sequence[Snapshot]) -> list[Snapshot]:
+    latest: dict[str, Snapshot] = {}
+    for s in snapshots:
+        if s.host not in latest or s.at >= latest[s.host].at:
+            latest[s.host] = s
+    return list(latest.values())
+
+
+async def _freed(store: Store, since: datetime, until: datetime) -> tuple[int, int]:
+    """Handles held by the VMs that remediations done in [since, until) moved or powered
+    off (as their plans recorded them), and how many remediations were done."""
+    done = [r for r in await store.requests(states=frozenset({State.SUCCEEDED}),
+                                            limit=REQUEST_LIMIT)
+            if since <= r.updated_at < until]
+    freed = 0
+    for r in done:
+        steps = (r.params.get("plan") or {}).get("steps") or []
+        freed += sum(int(step.get("handles") or 0) for step in steps
+                     if isinstance(step, dict) and step.get("vm"))
+    return freed, len(done)
+
+
+def _sign(value: float) -> int:
+    return (value > 0) - (value < 0)
+
+
+def _hosts(n: int) -> str:
+    return f"{n} host{'' if n == 1 else 's'}"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 async def _remediations(store: Store, since: datetime) -> list[RemediationLine]:

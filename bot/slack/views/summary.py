@@ -39,6 +39,10 @@ def summary_message(result: SummaryResult, user_id: str | None = None, words: st
     blocks: list[Block] = [
         HeaderBlock(text=clip(title, HEADER_TEXT_LIMIT)),
         ContextBlock(elements=[mrkdwn(_span(result))]),
+    ]
+    if result.comparison is not None:
+        blocks.append(SectionBlock(text=mrkdwn(direction_line(result))))
+    blocks += [
         SectionBlock(text=mrkdwn(
             f"*Hosts now: {len(result.hosts)}* · {_mark('critical')} *{c['critical']}* critical"
             f" · {_mark('warning')} *{c['warning']}* warning · {_mark('ok')} *{c['ok']}* ok")),
@@ -67,7 +71,21 @@ def summary_message(result: SummaryResult, user_id: str | None = None, words: st
             f"warning, {c['ok']} ok; {len(result.incidents)} incident(s); "
             f"{len(result.done)} remediation(s) done, {len(result.pending)} pending, "
             f"{len(result.failed)} failed, {len(result.review)} need review.")
+    if result.comparison is not None:
+        text += " " + esc(result.comparison.sentence(result.period.label))
     return Message.build(text, blocks, chart_attachment(result))
+
+
+DIRECTION_MARK = {"better": ":chart_with_downwards_trend:", "worse": ":chart_with_upwards_trend:",
+                  "same": ":left_right_arrow:", "unknown": ":grey_question:"}
+
+
+def direction_line(result: SummaryResult) -> str:
+    """The one sentence that says whether things got better or worse than the previous
+    period of the same length."""
+    cmp = result.comparison
+    assert cmp is not None
+    return f"{DIRECTION_MARK[cmp.direction]} *{esc(cmp.sentence(result.period.label))}*"
 
 
 def chart_attachment(result: SummaryResult) -> Attachment:
