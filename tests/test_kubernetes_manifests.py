@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from bot.config import parse_config
+from bot.metrics.settings import DEFAULT_METRICS_PORT
 
 ROOT = Path(__file__).resolve().parent.parent
 KUBE = ROOT / "deploy" / "kubernetes"
@@ -107,7 +108,7 @@ def _container(objects: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _containerfile(instruction: str) -> str:
     text = (ROOT / "Containerfile").read_text()
-    found = re.findall(rf"^{instruction} +(\S+)", text, re.MULTILINE)
+    found = re.findall(rf"^{instruction} +(\S.*)$", text, re.MULTILINE)
     return str(found[-1])
 
 
@@ -131,14 +132,19 @@ def test_the_pod_runs_as_the_image_user_locked_down(objects: list[dict[str, Any]
 
 def test_probes_and_ports_meet_the_server(objects: list[dict[str, Any]]) -> None:
     container = _container(objects)
-    [port] = container["ports"]
-    assert port["containerPort"] == int(_containerfile("EXPOSE"))
+    port, metrics = container["ports"]
+    exposed = [int(p) for p in _containerfile("EXPOSE").split()]
+    assert [port["containerPort"], metrics["containerPort"]] == exposed
+    assert metrics["containerPort"] == DEFAULT_METRICS_PORT  # the bot's [metrics] default
+    pod = _one(objects, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+    assert pod["prometheus.io/port"] == str(DEFAULT_METRICS_PORT)
     env = {e["name"]: e for e in container["env"]}
     assert env["PORT"]["value"] == str(port["containerPort"])
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port["name"]}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port["name"]}
     assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
-    assert _one(objects, "Service")["spec"]["ports"][0]["targetPort"] == port["name"]
+    service = _one(objects, "Service")["spec"]["ports"]
+    assert [p["targetPort"] for p in service] == [port["name"], metrics["name"]]
 
 
 def test_secrets_come_from_the_secret_and_the_config_from_the_configmap(
