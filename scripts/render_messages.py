@@ -21,26 +21,36 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.remediation.approval import ApprovalPolicy  # noqa: E402
-
-from bot.demo import DemoFleet  # noqa: E402
+from bot.demo import DemoFleet, demo_config  # noqa: E402
 from bot.esx.report import HostReport  # noqa: E402
+from bot.gate import Caller  # noqa: E402
 from bot.history.alerts import AlertDecision  # noqa: E402
 from bot.history.glance import fleet_at_a_glance  # noqa: E402
 from bot.history.jobs import scan_and_alert  # noqa: E402
 from bot.history.seed import seed_history  # noqa: E402
 from bot.history.snapshot import snapshots_of  # noqa: E402
 from bot.history.summary import PERIODS, build_summary  # noqa: E402
+from bot.remediation.narrator import SayNarrator  # noqa: E402
 from bot.sim import ops  # noqa: E402
 from bot.slack.views.alert import alert_message, resolved_note  # noqa: E402
 from bot.slack.views.check import check_message  # noqa: E402
 from bot.slack.views.common import Message  # noqa: E402
 from bot.slack.views.help import help_message  # noqa: E402
 from bot.slack.views.home import home_view  # noqa: E402
+from bot.slack.views.modals import (  # noqa: E402
+    MOVE_VM,
+    POWER_OFF,
+    PROPOSE_FIX,
+    Meta,
+    fix_view,
+    move_vm_view,
+    power_off_view,
+)
 from bot.slack.views.plan import plan_message  # noqa: E402
 from bot.slack.views.scan import progress_message, scan_message  # noqa: E402
 from bot.slack.views.summary import summary_message  # noqa: E402
 from bot.slack.views.top import top_message  # noqa: E402
+from commands import choices  # noqa: E402
 from commands.catalog import build_registry  # noqa: E402
 from commands.context import Context  # noqa: E402
 from commands.results import (  # noqa: E402
@@ -96,9 +106,37 @@ def render_blocks(blocks: list[dict[str, Any]]) -> str:
             out.append("———")
         elif kind == "table":
             out.append(_table(b["rows"]))
+        elif kind == "input":
+            out.append(_input(b))
         else:
             out.append(f"[{kind} block]")
     return "\n".join(out)
+
+
+def _input(b: dict[str, Any]) -> str:
+    """`Label: [ choice ▾ ]` for a select, `( ) option` for radio buttons and checkboxes."""
+    e = b["element"]
+    label = _text(b["label"]) + (" (optional)" if b.get("optional") else "")
+    kind = e["type"]
+    if kind in ("radio_buttons", "checkboxes"):
+        box = "( )" if kind == "radio_buttons" else "[ ]"
+        chosen = (e.get("initial_option") or {}).get("value")
+        opts = "  ".join(("(•)" if o["value"] == chosen else box) + " " + _text(o["text"])
+                         for o in e["options"])
+        return f"{label}: {opts}"
+    shown = (e.get("initial_option") or {}).get("text")
+    what = _text(shown) if shown else _text(e.get("placeholder"))
+    if kind == "conversations_select":
+        what = f"#{e['initial_conversation']}" if e.get("initial_conversation") else what
+    lines = [f"{label}: [ {what} ▾ ]" + (" (searches as you type)"
+                                           if kind == "external_select" else "")]
+    for o in (e.get("options") or [])[:TABLE_ROWS]:
+        lines.append(f"    · {_text(o['text'])}")
+    if len(e.get("options") or []) > TABLE_ROWS:
+        lines.append(f"    · … {len(e['options']) - TABLE_ROWS} more")
+    if b.get("hint"):
+        lines.append(f"    ({_text(b['hint'])})")
+    return "\n".join(lines)
 
 
 def _button(e: dict[str, Any]) -> str:
@@ -120,6 +158,11 @@ def section(title: str, about: str, message: Message | dict[str, Any],
             extra: str = "") -> str:
     blocks = message.blocks if isinstance(message, Message) else message["blocks"]
     body = render_blocks(blocks)
+    if isinstance(message, dict) and message.get("type") == "modal":
+        heading, submit = _text(message["title"]), message.get("submit")
+        buttons = f"[ {_text(message['close'])} ]" + (f"  [ {_text(submit)}* ]" if submit
+                                                      else "")
+        body = f"┌ {heading}\n{body}\n└ {buttons}"
     text = f"## {title}\n\n{about}\n\n~~~text\n{body}\n~~~\n"
     if isinstance(message, Message) and message.attachment is not None:
         a = message.attachment
@@ -136,13 +179,13 @@ async def run(registry: Any, ctx: Context, words: str) -> Any:
 async def render() -> str:
     registry = build_registry()
     parts = [INTRO]
-    async with DemoFleet() as fleet:
+    async with DemoFleet(config=demo_config((APPROVER,))) as fleet:
         assert fleet.transport is not None and fleet.remediation is not None
         assert fleet.store is not None
         store = fleet.store
-        remediation = replace(fleet.remediation, policy=ApprovalPolicy(frozenset({APPROVER})))
-        ctx = Context(fleet.inventory, fleet.transport, caller=USER, vcenter=fleet.vcenter,
-                      remediation=remediation, channel="C0OPS")
+        remediation = fleet.remediation
+        ctx = fleet.services.context(Caller(USER, "slack", "C0OPS", None))
+        fleet.services.gate.home_team = None  # the examples come from no workspace
         now = datetime.now(UTC).replace(second=0, microsecond=0)
 
         help_result = await run(registry, ctx, "help")
@@ -215,14 +258,17 @@ async def render() -> str:
         async def say(text: str) -> None:
             said.append(text)
 
-        outcome = await remediation.approve(plan.request.id, APPROVER, say)
-        said.append(("Done: " if outcome.ok else "Failed: ") + outcome.summary)
+        outcome = await remediation.approve(plan.request.id, Caller(APPROVER, "slack", "C0OPS"),
+                                            SayNarrator(say))
+        if not said or not said[-1].startswith(("Done: ", "Failed: ")):
+            said.append(("Done: " if outcome.ok else "Failed: ") + outcome.summary)
         thread = "\n".join(f"↳ {clean(t)}" for t in said)
         parts.append(section("plan: outcome", "After an approver's click the plan's message "
                              "is edited (buttons gone) and the progress and outcome go to its "
                              "thread.", plan_message(outcome.request, plan.plan),
                              extra=f"The thread:\n\n~~~text\n{thread}\n~~~"))
         pending = await run(registry, replace(ctx, caller="U0CAROL"), "fix host05")
+        parts += await _modals(ctx, top)
         assert isinstance(pending, PlanResult)
         await scan_and_alert(store, fleet.transport, list(fleet.inventory), ctx.thresholds,
                              now + timedelta(minutes=20))  # after the fix: host01 resolves
@@ -239,9 +285,48 @@ async def render() -> str:
                   "![Handles in use as % of the limit per host](demo-summary.png)"))
         glance = await fleet_at_a_glance(store, until, ctx.thresholds)
         parts.append(section("App Home", "Opening the app's Home tab (`app_home_opened`): the "
-                             "fleet at a glance from the store (no scan), then the commands. "
-                             "Up to 100 blocks.", home_view(glance, help_result)))
+                             "fleet at a glance from the store (no scan), Scan now and Post "
+                             "summary, Top VMs and Propose fix for each host at risk (each runs "
+                             "as the clicker through the gate; answers in the clicker's "
+                             "messages with the bot; the tab is published again after a scan), "
+                             "then the commands. Up to 100 blocks.",
+                             home_view(glance, help_result)))
     return "\n".join(parts)
+
+
+async def _modals(ctx: Context, top: TopResult) -> list[str]:
+    """The modals, at each step, from the same functions the app fills them with."""
+    host = top.report.host
+    opened = Meta(MOVE_VM, host=host, channel="C0OPS")
+    vms = await choices.vms_on(ctx, host)
+    heaviest = replace(opened, vm=vms[0].name)
+    targets = await choices.targets_for(ctx, vms[0].name)
+    searching = Meta(MOVE_VM, search=True)
+    power = Meta(POWER_OFF, host=host, channel="C0OPS")
+    fix = Meta(PROPOSE_FIX, host="host05")
+    return [
+        section("modal: Move a VM (picking)", "`Move a VM…` on a `top` message opens this "
+                "modal (views.open on the click's trigger): the host's VMs, heaviest first; "
+                "the proposal goes to the message's channel unless another is picked.",
+                move_vm_view(opened, vms)),
+        section("modal: Move a VM (targets)", "Once a VM is picked (views.update): only the "
+                "hosts the planner would move it to (same cluster, its vGPU profile, room "
+                "under the warning line), each with its projected usage; the planner's own "
+                "choice first. Submitting runs `migrate <vm> to <host>` as the submitter, "
+                "through the gate, checked against the picked channel; a refusal comes back "
+                "on the channel field (`response_action: errors`).",
+                move_vm_view(heaviest, vms, targets)),
+        section("modal: Move a VM (from the shortcut)", "The global shortcut *Move a VM* "
+                "opens the same modal with the host and the VM to search (external selects "
+                "answered from the inventory, after the gate's READ check) and a channel to "
+                "pick.", move_vm_view(searching, None)),
+        section("modal: Power off a VM", "`Power off…` on a `top` message: the VM, guest "
+                "shutdown or hard power-off (which needs its own tick), the channel. "
+                "Submitting runs `power-off <vm> [hard]`.", power_off_view(power, vms)),
+        section("modal: Propose a fix", "`Propose fix` for a host at risk on App Home: the "
+                "plan `fix <host>` would propose, shown before it is posted in the picked "
+                "channel.", fix_view(fix, await choices.fix_preview(ctx, "host05"))),
+    ]
 
 
 async def _scan(fleet: DemoFleet, now: datetime) -> list[Any]:
