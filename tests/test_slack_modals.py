@@ -10,9 +10,11 @@ the channel the proposal goes to; refusals and mistakes come back in the modal."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
+import yaml
 
 from bot.config import SlackAccess
 from bot.esx.collect import collect_host
@@ -25,6 +27,7 @@ from tests.fakeslack import ACK_DEADLINE, FakeSlack
 from tests.slack_helpers import Served, all_text, assert_every_message_valid, demo_runtime, served
 
 fake_slack = fakeslack.fake_slack
+ROOT = Path(__file__).resolve().parent.parent
 CHANNEL = "C0OPS"
 USER = "U0OPERATOR"
 
@@ -258,3 +261,22 @@ async def test_an_error_after_the_submission_comes_back_in_the_modal(bot: Served
     assert "No running VM" in all_text(shown)
     await bot.runtime.drain()
     assert not any(is_plan(m) for m in bot.fake.messages(CHANNEL))
+
+
+def test_the_manifest_declares_the_shortcut_and_the_options_url() -> None:
+    manifest = yaml.safe_load((ROOT / "slack-manifest.yaml").read_text())
+    [shortcut] = manifest["features"]["shortcuts"]
+    assert (shortcut["type"], shortcut["callback_id"]) == ("global", modals.MOVE_VM)
+    interactivity = manifest["settings"]["interactivity"]
+    assert interactivity["is_enabled"] and interactivity["message_menu_options_url"]
+    assert manifest["features"]["app_home"]["messages_tab_enabled"]
+
+
+def test_docs_show_each_new_view() -> None:
+    text = (ROOT / "docs" / "messages.md").read_text()
+    for title in ("modal: Move a VM (picking)", "modal: Move a VM (targets)",
+                  "modal: Move a VM (from the shortcut)", "modal: Power off a VM",
+                  "modal: Propose a fix"):
+        assert f"## {title}" in text
+    assert "[ Scan now* ]  [ Post summary ]" in text and "than the previous 7 days" in text
+    assert "not rising" not in text
