@@ -25,19 +25,38 @@ from bot.inventory import HostEntry
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class RawRead:
+    """What the one-exec read of a host brought back, before parsing (a replica that read
+    a host for another stores this; `report_from_read` parses it anywhere)."""
+
+    nonce: int
+    at: datetime
+    stdout: str
+    stderr: str
+    bytes_received: int
+
+
+async def read_host(transport: Transport, host: HostEntry, *, now: datetime) -> RawRead:
+    nonce = compound.new_nonce()
+    line = compound.command_line(compound.parts(now - RECENT), nonce)
+    out = await transport.run(host, line, check=False)
+    return RawRead(nonce, now, out.stdout, out.stderr, out.bytes_received)
+
+
+def report_from_read(host: HostEntry, raw: RawRead) -> HostReport:
+    part_list = compound.parts(raw.at - RECENT)
+    outputs = compound.split_output(part_list, raw.nonce, raw.stdout, raw.stderr)
+    return report_from_parts(host, outputs, now=raw.at, bytes_received=raw.bytes_received)
+
+
 async def collect_host(
     transport: Transport, host: HostEntry, *, now: datetime | None = None
 ) -> HostReport:
     """The full report for one host (version, limit, per-VM handles, recent events), read
     in one SSH exec (`bot.esx.compound`)."""
     now = now or datetime.now(UTC)
-    nonce = compound.new_nonce()
-    part_list = compound.parts(now - RECENT)
-    line = compound.command_line(part_list, nonce)
-    out = await transport.run(host, line, check=False)
-    return report_from_parts(host, compound.split_output(part_list, nonce, out.stdout,
-                                                         out.stderr),
-                             now=now, bytes_received=out.bytes_received)
+    return report_from_read(host, await read_host(transport, host, now=now))
 
 
 def report_from_parts(host: HostEntry, outputs: list[compound.PartOutput], *, now: datetime,
@@ -141,10 +160,15 @@ async def _collect_or_failure(
     try:
         return await collect_host(transport, host, now=now)
     except AioBotError as err:
-        log.info("scan of %s failed: %s", host.name, err)
-        status = _key_status(err)
-        return HostFailure(host.name, host.cluster, str(err), status,
-                           getattr(err, "fingerprint", None) if status else None)
+        return host_failure(host, err)
+
+
+def host_failure(host: HostEntry, err: AioBotError) -> HostFailure:
+    """The failure a scan lists for `host`, from the error that stopped its read."""
+    log.info("scan of %s failed: %s", host.name, err)
+    status = _key_status(err)
+    return HostFailure(host.name, host.cluster, str(err), status,
+                       getattr(err, "fingerprint", None) if status else None)
 
 
 def _key_status(err: AioBotError) -> str | None:

@@ -22,6 +22,7 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "snapshots": ("SELECT", "INSERT", "DELETE"),
     "alerts": ("SELECT", "INSERT", "UPDATE"),
     "job_runs": ("SELECT", "INSERT", "UPDATE"),
+    "scan_items": ("SELECT", "INSERT", "UPDATE", "DELETE"),
 }
 _ROLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 

@@ -93,6 +93,22 @@ _LEASES = """CREATE TABLE leases (
 
 _LEASE_FENCING = "ALTER TABLE leases ADD COLUMN token BIGINT NOT NULL DEFAULT 0"
 
+# One row per host of a fleet scan shared by replicas (bot.scanshare): pending -> taken
+# (holder, lease_until) -> done (result: the raw read or the failure, as JSON).
+_SCAN_ITEMS = """CREATE TABLE scan_items (
+    scan_id TEXT NOT NULL,
+    host TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    scan_at {ts} NOT NULL,
+    state TEXT NOT NULL,
+    holder TEXT,
+    lease_until {ts},
+    result TEXT,
+    created_at {ts} NOT NULL,
+    PRIMARY KEY (scan_id, host)
+)"""
+_SCAN_ITEMS_INDEX = "CREATE INDEX scan_items_open ON scan_items (state, created_at, position)"
+
 _DELIVERIES = """CREATE TABLE deliveries (
     key TEXT PRIMARY KEY,
     seen_at {ts} NOT NULL
@@ -191,6 +207,9 @@ MIGRATIONS: tuple[Migration, ...] = (
               sqlite=_SQLITE_CHAIN, postgres=_PG_CHAIN, after=_seal_audit),
     Migration(6, "fencing tokens: a lease's token grows at every change of holder",
               sqlite=(_LEASE_FENCING,), postgres=(_LEASE_FENCING,)),
+    Migration(7, "per-host work items of fleet scans shared by replicas",
+              sqlite=(_SCAN_ITEMS.format(**_SQLITE), _SCAN_ITEMS_INDEX),
+              postgres=(_SCAN_ITEMS.format(**_PG), _SCAN_ITEMS_INDEX)),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -27,12 +27,13 @@ from bot.store.rows import (
     to_audit,
     to_request,
 )
+from bot.store.scan_items import ScanItems
 
 log = logging.getLogger("bot.store")
 SYSTEM_ACTOR = "aio-bot"
 
 
-class SqlStore:
+class SqlStore(ScanItems):
     """`bot.store.api.Store` over a `Dialect` (SQLite or PostgreSQL)."""
 
     def __init__(self, dialect: Dialect) -> None:
