@@ -165,3 +165,29 @@ def slack_parsed(value: Any, key: str = "") -> list[str]:
             return []
         return [t for k, v in value.items() for t in slack_parsed(v, k)]
     return []
+
+
+async def test_a_plan_that_cannot_be_posted_is_withdrawn(fake_slack: FakeSlack) -> None:
+    async with demo_runtime(changes=True) as runtime, served(fake_slack, runtime) as bot:
+        assert runtime.remediation is not None
+        fake_slack.fail("chat.postMessage", status=503, times=3)  # past the client's retries
+        await bot.driver.slash("/aio", "migrate vdi-eng-016")
+        told = await fake_slack.wait_for_response(
+            lambda r: "withdrew it" in r.body.get("text", ""), timeout=60)
+        assert told.body["response_type"] == "ephemeral"
+        [request] = await runtime.remediation.store.requests(limit=10)
+        assert request.state is State.CANCELLED  # nobody saw it: nobody may approve it
+
+
+async def test_an_approval_while_the_store_fails_is_answered(fake_slack: FakeSlack) -> None:
+    async with demo_runtime(changes=True) as runtime, served(fake_slack, runtime) as bot:
+        assert runtime.remediation is not None
+        await bot.driver.slash("/aio", "migrate vdi-eng-016")
+        plan = await fake_slack.wait_for_message(is_plan, timeout=60)
+        await runtime.drain()
+        await runtime.remediation.store.close()  # the database goes away
+        await bot.driver.click(plan, APPROVE, user_id="U0ALICE")
+        told = await fake_slack.wait_for_response(
+            lambda r: "database is not answering" in str(r.body), timeout=30)
+        text = str(told.body)
+        assert "aio-bot.db" not in text and "/tmp" not in text  # no path for users
