@@ -10,6 +10,7 @@ from bot.gate import Caller, Effect
 from bot.remediation.narrator import QUIET as _QUIET
 from bot.remediation.plan import Plan
 from bot.remediation.service import RequestRefused
+from bot.store.api import State
 from commands import needs
 from commands.context import Context
 from commands.params import bounded_int
@@ -41,7 +42,7 @@ async def run_approve(ctx: Context, args: Args) -> OutcomeResult | ConfirmResult
         if request is None:
             raise RequestRefused(f"There is no request #{number}.")
         plan = Plan.from_json(request.params["plan"])
-        if plan.destructive:
+        if plan.destructive and request.state is State.PROPOSED:  # else: say why not, below
             await ctx.gate.authorize(who, Effect.APPROVE, request)
             return ConfirmResult(request, plan, who.user)
     return OutcomeResult(await remediation.approve(number, who, ctx.narrator or _QUIET))
