@@ -13,7 +13,7 @@ from bot.esx.report import HandleLimit, HostReport, VmUsage
 from bot.slack.limits import check_message
 from bot.slack.views.help import error_message, help_message
 from bot.slack.views.scan import progress_message, scan_message
-from bot.slack.views.top import PROPOSE_FIX, REFRESH, top_message
+from bot.slack.views.top import MOVE_VM, POWER_OFF, PROPOSE_FIX, REFRESH, top_message
 from commands.catalog import build_registry
 from commands.registry import CommandUsageError
 from commands.results import HelpResult, ScanResult, ScanRow, TopResult
@@ -43,7 +43,7 @@ def test_top_view_fits_and_escapes() -> None:
     r = report(warnings=3)
     message = top_message(TopResult(r, assess(r, Thresholds()), 20), "U1", "top esx01")
     assert check_message(message.blocks, message.text) == []
-    assert buttons(message.blocks) == [REFRESH, PROPOSE_FIX]
+    assert buttons(message.blocks) == [REFRESH, PROPOSE_FIX, MOVE_VM, POWER_OFF]
     texts = repr(message.blocks)
     assert "vm<1>&co" in texts  # raw_text table cells are not mrkdwn
     assert "3* FDS 'No free handles' warnings" in texts and message.attachment is None
@@ -63,7 +63,7 @@ def test_long_top_table_spills_into_csv() -> None:
 def test_quiet_host_has_no_propose_fix() -> None:
     r = report(in_use=100)
     message = top_message(TopResult(r, assess(r, Thresholds()), 20), "U1", "top esx01")
-    assert buttons(message.blocks) == [REFRESH]
+    assert buttons(message.blocks) == [REFRESH, MOVE_VM, POWER_OFF]  # the modals stay
 
 
 def test_scan_of_many_hosts_with_failures() -> None:
