@@ -31,9 +31,11 @@ from bot.inventory import Inventory
 from bot.remediation.executors.base import Executors
 from bot.remediation.narrator import Narrator
 from bot.remediation.service import Remediation
+from bot.scanshare import SharedScans
 from bot.store import ENV_VAR, StoreError, mask_url, open_store
 from bot.store.api import Store
 from bot.store.dburl import parse_url
+from bot.store.scan_items import ScanItems
 from bot.vsphere.api import VCenter
 from commands.context import Context
 
@@ -66,6 +68,7 @@ class Services:
     store: Store | None = None
     remediation: Remediation | None = None
     clock: Callable[[], datetime] = utcnow
+    scanner: SharedScans | None = None  # fleet scans shared by replicas (PostgreSQL)
 
     @property
     def thresholds(self) -> Thresholds:
@@ -86,7 +89,8 @@ class Services:
                        concurrency=self.concurrency, progress=progress, clock=self.clock,
                        vcenter=self.vcenter, remediation=self.remediation, store=self.store,
                        channel=caller.channel, narrator=narrator, front=caller.front,
-                       team=caller.team, direct=caller.direct, gate_=self.gate)
+                       team=caller.team, direct=caller.direct, gate_=self.gate,
+                       scanner=self.scanner)
 
 
 def ssh_settings(config: Config, env: Mapping[str, str] = os.environ) -> SshSettings:
@@ -145,11 +149,26 @@ async def open_services(config: Config, env: Mapping[str, str] = os.environ, *,
                                                migrate=migrate)
         if fleet is None and config.vcenter is not None:
             await _hosts_through_vcenter(stack, services, vcenter)
+        if isinstance(services.store, ScanItems) and services.store.shares_scans:
+            services.scanner = _shared_scans(stack, services, worker=not store_optional)
         if vcenter is not None and services.store is not None:
             services.remediation = _remediation(services, vcenter, services.store,
                                                 poll_interval)
             gate.open_proposals = services.remediation.open_proposals
         yield services
+
+
+def _shared_scans(stack: AsyncExitStack, services: Services, *, worker: bool) -> SharedScans:
+    """Replicas on one PostgreSQL store split fleet scans into per-host work items; every
+    long-running replica takes items from the start (a one-command CLI only for its own)."""
+    assert isinstance(services.store, ScanItems)
+    shared = SharedScans(services.store, services.transport, services.inventory,
+                         concurrency=services.concurrency, clock=services.clock,
+                         lease=max(30.0, 1.5 * services.config.ssh.command_timeout))
+    stack.push_async_callback(shared.stop)
+    if worker:
+        shared.start()
+    return shared
 
 
 async def _hosts_through_vcenter(stack: AsyncExitStack, services: Services,

@@ -15,6 +15,7 @@ from bot.gate import Caller, Gate
 from bot.inventory import Inventory
 from bot.remediation.narrator import Narrator
 from bot.remediation.service import Remediation
+from bot.scanshare import SharedScans
 from bot.store.api import Store
 from bot.vsphere.api import VCenter
 
@@ -39,6 +40,7 @@ class Context:
     team: str | None = None  # the caller's Slack workspace
     direct: bool = False  # a direct message with the bot
     gate_: Gate | None = None  # the assembly's gate; else the remediation's, else an open one
+    scanner: SharedScans | None = None  # replicas on PostgreSQL share fleet scans
 
     @property
     def principal(self) -> Caller:

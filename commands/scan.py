@@ -13,8 +13,11 @@ from commands.results import ScanResult, ScanRow
 
 async def run_scan(ctx: Context, args: Args) -> ScanResult:
     scope, hosts = hosts_in_scope(ctx, args.get("scope"))
-    outcomes = await scan_hosts(ctx.transport, hosts, concurrency=ctx.concurrency,
-                                progress=ctx.progress, now=ctx.clock())
+    if ctx.scanner is not None:  # replicas on PostgreSQL: every replica reads its share
+        outcomes = await ctx.scanner.scan(hosts, progress=ctx.progress, now=ctx.clock())
+    else:
+        outcomes = await scan_hosts(ctx.transport, hosts, concurrency=ctx.concurrency,
+                                    progress=ctx.progress, now=ctx.clock())
     rows = [ScanRow(o, assess(o, ctx.thresholds)) for o in outcomes if isinstance(o, HostReport)]
     rows.sort(key=lambda r: (-r.report.percent_used, r.report.host))
     failures = [o for o in outcomes if isinstance(o, HostFailure)]

@@ -28,6 +28,7 @@ from bot.history.schedule import Cron, Every, Job
 from bot.history.settings import HistorySettings
 from bot.history.snapshot import retention_cutoff
 from bot.inventory import HostEntry
+from bot.scanshare import SharedScans
 from bot.store.api import Store
 from bot.vsphere.api import VCenter
 
@@ -71,12 +72,17 @@ class BackgroundScan:
 async def background_scan(store: Store, transport: Transport, hosts: Sequence[HostEntry],
                           thresholds: Thresholds, now: datetime, *, concurrency: int = 32,
                           policy: AlertPolicy | None = None,
-                          maintenance: Collection[str] = ()) -> BackgroundScan:
+                          maintenance: Collection[str] = (),
+                          scanner: SharedScans | None = None) -> BackgroundScan:
     """One background scan: collect every host (timed), store the snapshots, decide the
-    alerts (hosts in `maintenance` mode alert only when critical)."""
+    alerts (hosts in `maintenance` mode alert only when critical). With `scanner` the
+    replicas share the reads (per-host times are then not measured here)."""
     timed = TimedTransport(transport)
     started = time.perf_counter()
-    outcomes = await scan_hosts(timed, hosts, concurrency=concurrency, now=now)
+    if scanner is not None:
+        outcomes = await scanner.scan(hosts, now=now)
+    else:
+        outcomes = await scan_hosts(timed, hosts, concurrency=concurrency, now=now)
     seconds = time.perf_counter() - started
     decisions = await process_scan(store, outcomes, thresholds, now, policy=policy,
                                    maintenance=maintenance)

@@ -57,7 +57,8 @@ class HistoryJobs:
         scan = await background_scan(self.store, rt.transport, hosts, rt.thresholds, at,
                                      concurrency=rt.concurrency,
                                      policy=self.settings.alert_policy,
-                                     maintenance=await hosts_in_maintenance(hosts, rt.vcenter))
+                                     maintenance=await hosts_in_maintenance(hosts, rt.vcenter),
+                                     scanner=rt.services.scanner)
         self._measure(scan, at)
         decisions = scan.decisions
         if decisions:
