@@ -3,6 +3,7 @@ connections to a local server cost what they cost on a WAN (bandwidth is not lim
 chunk waits its time, it does not hold up the ones behind it).
 
     python bench/delay_relay.py --target-port 2222 --rtt-ms 50     # prints `listening PORT`
+    python bench/delay_relay.py --target-port 2222,2223 ...  # one relay port per target, in order
 """
 
 from __future__ import annotations
@@ -67,18 +68,19 @@ async def _serve(target_port: int, delay: float, client_r: asyncio.StreamReader,
 
 async def main(args: argparse.Namespace) -> None:
     delay = args.rtt_ms / 2000.0
-    server = await asyncio.start_server(
-        lambda r, w: _serve(args.target_port, delay, r, w), "127.0.0.1", args.port,
-        backlog=1024)
-    port = server.sockets[0].getsockname()[1]
-    print(f"listening {port}", flush=True)
-    async with server:
-        await server.serve_forever()
+    servers = []
+    for target in (int(t) for t in args.target_port.split(",")):
+        servers.append(await asyncio.start_server(
+            lambda r, w, t=target: _serve(t, delay, r, w), "127.0.0.1",
+            args.port, backlog=1024))
+    ports = [str(s.sockets[0].getsockname()[1]) for s in servers]
+    print(f"listening {','.join(ports)}", flush=True)
+    await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--target-port", type=int, required=True)
+    parser.add_argument("--target-port", required=True, help="a port, or ports with commas")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--rtt-ms", type=float, default=50.0)
     try:
