@@ -245,6 +245,9 @@ async def _append_many(url: str, me: str, barrier: Any) -> int:
                                               T0 + timedelta(hours=1)), now=T0)
             else:
                 await store.audit(None, me, me, "output", {"i": i}, now=T0)
+            # a breath between appends: a writer that takes SQLite's lock back at once can
+            # keep the other out for the whole loop, and then nothing was concurrent
+            await asyncio.sleep(0.003)
         return APPENDS
     finally:
         await store.close()
