@@ -7,6 +7,10 @@ connection outlives the run. bench/soak.py runs 1,000."""
 
 from __future__ import annotations
 
+import sys
+import threading
+import traceback
+
 from tests.fault_helpers import FAULTS, PAUSE, run_soak
 
 
@@ -23,4 +27,17 @@ async def test_200_commands_with_random_faults_leak_nothing() -> None:
     assert report.peak_connections <= 8  # one cached connection per host at most
     assert report.before is not None and report.after is not None
     new = sorted(set(report.after.threads) - set(report.before.threads))
-    assert report.leaked() == {"threads": 0, "fds": 0, "connections": 0}, (new, report.after)
+    assert report.leaked() == {"threads": 0, "fds": 0, "connections": 0}, (
+        new, report.after, where_they_are(new))
+
+
+def where_they_are(names: list[str]) -> dict[str, str]:
+    """The innermost frames of the named threads: where a leaked thread waits."""
+    frames = sys._current_frames()
+    found = {}
+    for thread in threading.enumerate():
+        if thread.name in names and thread.ident in frames:
+            stack = traceback.extract_stack(frames[thread.ident])[-6:]
+            found[thread.name] = f"{type(thread).__name__}: " + " <- ".join(
+                f"{f.name}@{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in reversed(stack))
+    return found

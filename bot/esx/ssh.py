@@ -65,6 +65,10 @@ class SshTransport:
         self._locks: dict[HostEntry, asyncio.Lock] = {}
         self._clients: dict[HostEntry, paramiko.SSHClient] = {}  # least recently used first
         self._busy: set[HostEntry] = set()
+        # One worker per host at a time, in the threads too: a cancelled command's worker
+        # may still be connecting when the host's asyncio lock lets the next command in, and
+        # two workers connecting at once would each cache a client (one never closed).
+        self._host_workers: dict[HostEntry, threading.Lock] = {}
         self._clients_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._stats = {"connections_opened": 0, "commands_run": 0, "bytes_received": 0}
@@ -120,13 +124,17 @@ class SshTransport:
             clients = list(self._clients.values())
             self._clients.clear()
         for client in clients:
-            client.close()
+            ssh_exec.close_client(client)
 
     def _run_blocking(
         self, host: HostEntry, command: str, timeout: float, cancel: threading.Event,
         guard: send_guard.SendGuard | None = None,
     ) -> CommandResult:
         deadline = time.monotonic() + timeout
+        with self._clients_lock:
+            worker = self._host_workers.setdefault(host, threading.Lock())
+        if not worker.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise CommandTimeout(host.name, command, "waiting for the host's previous command")
         with self._clients_lock:
             self._busy.add(host)
         try:
@@ -140,6 +148,7 @@ class SshTransport:
         finally:
             with self._clients_lock:
                 self._busy.discard(host)
+            worker.release()
         received = len(output.stdout) + len(output.stderr)
         with self._clients_lock:
             self._stats["commands_run"] += 1
@@ -198,11 +207,12 @@ class SshTransport:
             excess = idle[: max(0, len(self._clients) - self._settings.max_idle_connections)]
             evicted = [self._clients.pop(h) for h in excess]
         for old in evicted:
-            old.close()
+            ssh_exec.close_client(old)
         return client
 
     def _drop(self, host: HostEntry) -> None:
         with self._clients_lock:
             client = self._clients.pop(host, None)
         if client is not None:
-            client.close()
+            ssh_exec.close_client(client)
+

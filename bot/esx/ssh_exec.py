@@ -5,6 +5,7 @@ caller's timeout really ends the work (`asyncio.wait_for` around a thread would 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -81,7 +82,7 @@ def connect(host: HostEntry, params: ConnectParams, command: str) -> paramiko.SS
             auth_strategy=_password_auth(host, params),
         )
     except BaseException as exc:
-        client.close()
+        close_client(client)
         if isinstance(exc, HostError):
             raise
         if isinstance(exc, (OSError, EOFError, paramiko.SSHException)):
@@ -215,3 +216,15 @@ def _without_address(detail: str, host: HostEntry) -> str:
         if host.address != host.name:
             detail = detail.replace(shown, "")
     return " ".join(detail.split()) or "connection failed"
+
+
+def close_client(client: paramiko.SSHClient) -> None:
+    """Close a connection and make sure its reader thread ends: paramiko's close() alone
+    can leave the thread in `recv` on the closed socket (paramiko issue #520; seen here in the
+    fault soak as transports alive long after close). Shutting the socket down first wakes
+    that `recv` with an end of file, and the far end sees one too."""
+    transport = client.get_transport()
+    if transport is not None:
+        with contextlib.suppress(OSError):
+            transport.sock.shutdown(socket.SHUT_RDWR)
+    client.close()
