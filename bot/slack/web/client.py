@@ -36,7 +36,10 @@ async def slack_client(token: str, base_url: str = DEFAULT_API_URL
     """`make_client` with one HTTP session whose connections are reused; closed on exit.
     Enter it inside the running event loop."""
     timeout = aiohttp.ClientTimeout(total=TIMEOUT)
-    async with aiohttp.ClientSession(timeout=timeout, trust_env=True) as session:
+    # No trust_env: aiohttp would then read netrc and the proxy variables in the default
+    # executor for every request, and under load (bench/load.py) Web API calls waited there
+    # past their timeout. The proxy is set once, explicitly (`make_client`).
+    async with aiohttp.ClientSession(timeout=timeout) as session:
         yield make_client(token, base_url, session)
 
 
@@ -51,7 +54,6 @@ def make_client(token: str, base_url: str = DEFAULT_API_URL,
         base_url=base_url,
         timeout=TIMEOUT,
         session=session,
-        trust_env_in_session=True,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=1),  # slack_sdk's default one
             CappedRateLimitRetryHandler(max_retry_count=3),  # Retry-After, at most 30 s

@@ -70,7 +70,9 @@ class ResponsePoster:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=TIMEOUT, trust_env=True)
+            # the proxy is given per post (`proxy_for`): trust_env would read the
+            # environment in the default executor on every post
+            self._session = aiohttp.ClientSession(timeout=TIMEOUT)
         return self._session
 
     async def close(self) -> None:
