@@ -164,8 +164,8 @@ def openssh(tmp_path: Path) -> Iterator[tuple[HostEntry, Path, SshTransport]]:
     work = tmp_path / "sshd"
     work.mkdir()
     with busybox_sshd(work, host_dir) as sshd:
-        if not sshd.logs_bound:
-            pytest.skip("cannot bind the simulated /var/log (needs root and unshare)")
+        require(None if sshd.logs_bound else
+                "cannot bind the simulated /var/log (needs root and unshare)")
         transport = SshTransport(SshSettings(sshd.known_hosts, key_file=sshd.key_file,
                                              command_timeout=30))
         yield HostEntry("esx-busybox", "127.0.0.1", sshd.port, username=sshd.user), \

@@ -28,6 +28,7 @@ from bot.slack.web.server import metrics_app, start_site, web_app
 from bot.store import open_store
 from tests import fakeslack
 from tests.fakeslack import FakeSlack
+from tests.needs import require
 from tests.pg_helpers import PgServer, pg_bin_dir
 from tests.slack_helpers import APP_TOKEN, app_for, demo_runtime, served
 from tests.test_slack_alerts import history_bot
@@ -174,8 +175,9 @@ async def test_readyz_fails_on_a_closed_sqlite_store(fake_slack: FakeSlack) -> N
 
 async def test_readyz_fails_when_postgresql_stops() -> None:
     bin_dir = pg_bin_dir()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/pg_ctl)")
+    require(None if bin_dir else
+            "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/pg_ctl)")
+    assert bin_dir is not None
     server = PgServer.start(bin_dir)
     store = None
     try:
