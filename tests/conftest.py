@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.demo import DemoFleet
 from bot.sim.sshd import SimSshServer
 from tests.sshd_helpers import PASSWORD, make_host_dir
 
@@ -75,3 +76,13 @@ async def store(db_url: str) -> AsyncIterator[Store]:
 from tests.vcsim_helpers import vcsim, vcsim_binary  # noqa: E402, F401
 
 # ---- end of vCenter simulator fixtures -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Iterator[DemoFleet]:
+    """The demo's simulated hosts alone, without the bot's services: for tests that write
+    a configuration pointing at them (a test file may define its own `fleet`)."""
+    demo = DemoFleet()
+    demo.start()
+    yield demo
+    demo.stop()

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,14 +20,6 @@ from bot.demo import DemoFleet
 from bot.store import NewRequest, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def fleet() -> Iterator[DemoFleet]:
-    demo = DemoFleet()
-    demo.start()
-    yield demo
-    demo.stop()
 
 
 @pytest.mark.parametrize("argv", [

@@ -4,21 +4,12 @@ fleet's hosts written into a TOML file, with the password from the environment."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.demo import DemoFleet
-
-
-@pytest.fixture(scope="module")
-def fleet() -> Iterator[DemoFleet]:
-    demo = DemoFleet()
-    demo.start()
-    yield demo
-    demo.stop()
 
 
 def write_config(tmp_path: Path, fleet: DemoFleet, known_hosts: Path) -> Path:

@@ -174,14 +174,6 @@ def _write_config(tmp_path: Path, fleet: DemoFleet) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def fleet() -> Iterator[DemoFleet]:
-    demo = DemoFleet()
-    demo.start()
-    yield demo
-    demo.stop()
-
-
 def test_cli_run_at_debug_with_right_and_wrong_passwords(
     tmp_path: Path, fleet: DemoFleet, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str], debug_logs: pytest.LogCaptureFixture,
