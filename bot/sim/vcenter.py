@@ -9,19 +9,31 @@ the simulated hosts (`SimError`) become TaskFailed with their sentence.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from bot.errors import TaskFailed, TaskTimeout, VCenterError, VmNotFound
 from bot.sim import ops
-from bot.sim.hostdir import load
+from bot.sim.hostdir import STATE_FILE, load
 from bot.sim.state import HostState, SimError, Vm
 from bot.vsphere.api import VcHost, VcInventory, VcVm, bios_uuid_from_esxcli, only_vm
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """A host as vCenter shows it, from its state.json with this stat signature."""
+
+    signature: tuple[int, int, int]
+    host: VcHost
+    vms: tuple[VcVm, ...]
+    offline_until: float | None
 
 
 class SimVCenter:
@@ -40,6 +52,7 @@ class SimVCenter:
         self.fail_next_relocate: str | None = None
         self.slow: float = 0.0
         self._lock = threading.Lock()
+        self._read: dict[Path, _Seen] = {}  # host directory -> what vCenter shows of it
 
     async def inventory(self) -> VcInventory:
         return await asyncio.to_thread(self._inventory)
@@ -92,12 +105,11 @@ class SimVCenter:
         hosts: list[VcHost] = []
         vms: list[VcVm] = []
         now = time.time()
-        for name, state in self._states():
-            hosts.append(VcHost(
-                name=name, moref=f"host-{name}", cluster=self.clusters.get(name, state.cluster),
-                in_maintenance=state.maintenance, connected=not state.is_down(now),
-                vgpu_profiles=tuple(state.gpu_profiles)))
-            vms.extend(_vm(v, name) for v in state.vms)
+        for name, d in sorted(self.host_dirs.items()):
+            seen = self._seen(name, d)
+            hosts.append(dataclasses.replace(seen.host, connected=not (
+                seen.offline_until is not None and now < seen.offline_until)))
+            vms.extend(seen.vms)
         return VcInventory(tuple(hosts), tuple(vms), self.hotmigrate_enabled)
 
     def _find(self, bios_uuid: str) -> VcVm:
@@ -124,6 +136,27 @@ class SimVCenter:
 
     def _states(self) -> list[tuple[str, HostState]]:
         return [(name, load(d)) for name, d in sorted(self.host_dirs.items())]
+
+    def _seen(self, name: str, host_dir: Path) -> _Seen:
+        """What vCenter shows of the host, read again only when its state.json was replaced
+        (it always is replaced whole): the inventory of a 1,000-host demo fleet is then 1,000
+        stats, not 1,000 JSON parses in the bot's process, and only these records are kept
+        (not the hosts' whole simulated state, which would lengthen the bot's GC passes)."""
+        st = (host_dir / STATE_FILE).stat()
+        signature = (st.st_ino, st.st_mtime_ns, st.st_size)
+        with self._lock:
+            known = self._read.get(host_dir)
+        if known is not None and known.signature == signature:
+            return known
+        state = load(host_dir)
+        seen = _Seen(signature, VcHost(
+            name=name, moref=f"host-{name}", cluster=self.clusters.get(name, state.cluster),
+            in_maintenance=state.maintenance, connected=True,
+            vgpu_profiles=tuple(state.gpu_profiles)),
+            tuple(_vm(v, name) for v in state.vms), state.offline_until)
+        with self._lock:
+            self._read[host_dir] = seen
+        return seen
 
     def _dir(self, host: str, op: str) -> Path:
         for name, d in self.host_dirs.items():
