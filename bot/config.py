@@ -33,6 +33,9 @@ class SshConfig:
     connect_timeout: float = 10.0
     command_timeout: float = 60.0
     max_parallel: int = 32
+    # child processes that do the SSH reads of `serve`/`socket` (bot.esx.ssh_workers); 0: the
+    # bot's own process. One command from the CLI always reads in its own process.
+    worker_processes: int = 1
     enable_on_demand: bool = False  # start a stopped TSM-SSH through vCenter for the read
     max_window_minutes: float = 10.0  # longest an SSH window stays open
 
@@ -181,6 +184,7 @@ def _ssh(t: Table, base: Path) -> SshConfig:
         connect_timeout=t.number("connect_timeout", 10.0, positive=True),
         command_timeout=t.number("command_timeout", 60.0, positive=True),
         max_parallel=t.integer("max_parallel", 32, low=1, high=1024),
+        worker_processes=t.integer("worker_processes", 1, low=0, high=16),
         enable_on_demand=t.boolean("enable_on_demand", False),
         max_window_minutes=t.number("max_window_minutes", 10.0, positive=True),
     )

@@ -103,6 +103,13 @@ def level_from(env: Mapping[str, str], verbose: bool) -> tuple[int, str | None]:
                              "using WARNING")
 
 
+def current_setup() -> tuple[str, int]:
+    """The format and level `configure` set (for a child process to log the same way)."""
+    root = logging.getLogger()
+    json_lines = any(isinstance(h.formatter, JsonFormatter) for h in root.handlers)
+    return ("json" if json_lines else "text"), root.level
+
+
 def configure(fmt: str = "text", *, verbose: bool = False,
               env: Mapping[str, str] = os.environ, stream: IO[str] | None = None) -> None:
     """Replace the root logger's handlers with one on `stream` (stderr) in `fmt`, with the

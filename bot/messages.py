@@ -95,6 +95,11 @@ def ssh_blocked_by_lockdown(host: str, mode: str, user: str, exceptions: tuple[s
             "`aio-bot analyze`. I never change lockdown mode myself.")
 
 
+def ssh_worker_stopped() -> str:
+    return ("my SSH worker process stopped before it answered; it starts again with the next "
+            "command: try again")
+
+
 def ssh_stopped(host: str) -> str:
     return (f"SSH (TSM-SSH) is stopped on {host}. Start it for the read, or set "
             "`ssh.enable_on_demand = true` to let me start it through vCenter and stop it "

@@ -124,16 +124,19 @@ async def open_services(config: Config, env: Mapping[str, str] = os.environ, *,
                         group_members: GroupMembers | None = None,
                         poll_interval: float = 5.0,
                         store_optional: bool = False,
-                        migrate: bool = False) -> AsyncIterator[Services]:
+                        migrate: bool = False,
+                        ssh_workers: bool = False) -> AsyncIterator[Services]:
     """Build the bot from `config` (and `env` for secrets and the store URL), or from
     `fleet` for the hosts; close everything it opened at the end. With `store_optional`
     (one command from the CLI) a store that cannot be reached is said once and left out:
     reads still work, changes and audits say that they need it. `migrate`: bring any store's
-    schema up to date here (the demo's own store); else only a SQLite file's."""
+    schema up to date here (the demo's own store); else only a SQLite file's. `ssh_workers`
+    (the Slack front ends): SSH reads in `[ssh] worker_processes` child processes, so the
+    event loop that acks Slack never waits on them (`bot.esx.ssh_workers`)."""
     async with AsyncExitStack() as stack:
         inventory = fleet.inventory if fleet else config.inventory
         ssh = fleet.ssh if fleet else ssh_settings(config, env)
-        transport = SshTransport(ssh)
+        transport = _transport(ssh, config.ssh.worker_processes if ssh_workers else 0)
         stack.push_async_callback(transport.close)
         vcenter = fleet.vcenter if fleet else (
             pyvmomi_vcenter(config.vcenter, env) if config.vcenter else None)
@@ -156,6 +159,14 @@ async def open_services(config: Config, env: Mapping[str, str] = os.environ, *,
                                                 poll_interval)
             gate.open_proposals = services.remediation.open_proposals
         yield services
+
+
+def _transport(ssh: SshSettings, processes: int) -> Transport:
+    if processes <= 0:
+        return SshTransport(ssh)
+    from bot.esx.ssh_workers import WorkerTransport
+
+    return WorkerTransport(ssh, processes)
 
 
 def _shared_scans(stack: AsyncExitStack, services: Services, *, worker: bool) -> SharedScans:

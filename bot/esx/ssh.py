@@ -97,6 +97,10 @@ class SshTransport:
             raise CommandFailed(host.name, command, result.exit_status, result.stderr)
         return result
 
+    async def start(self) -> None:
+        """Start the worker threads now (else the first command starts them)."""
+        await self._pool()
+
     async def close(self) -> None:
         """Close every connection and the worker threads."""
         executor, self._executor = self._executor, None

@@ -189,7 +189,7 @@ async def runtime_for(opts: Options, env: Mapping[str, str] = os.environ
     """The bot's services (`bot.services.open_services`) on the configured inventory, or on
     the demo fleet with `--demo`, behind the Slack front end's runtime; closed at the end."""
     async with (_demo_services(opts, env) if opts.demo
-                else open_services(load_config(env=env), env)) as services:
+                else open_services(load_config(env=env), env, ssh_workers=True)) as services:
         runtime = Runtime(services)
         try:
             yield runtime
@@ -219,7 +219,8 @@ async def _demo_services(opts: Options, env: Mapping[str, str]) -> AsyncIterator
         async with (FleetProcess(opts.demo_hosts, parallel,
                                  Path(manifest) if manifest else None) as fleet,
                     open_services(config, env, fleet=fleet.source, store_url=url,
-                                  poll_interval=DEMO_POLL_SECONDS, migrate=True) as services):
+                                  poll_interval=DEMO_POLL_SECONDS, migrate=True,
+                                  ssh_workers=True) as services):
             yield services
 
 
