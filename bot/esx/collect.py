@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.ack_first import my_turn
 from bot.errors import AioBotError, CommandFailed, HostKeyChanged, HostKeyUnknown
 from bot.esx import compound
 from bot.esx.kernel import find_aio_setting
@@ -56,7 +57,9 @@ async def collect_host(
     """The full report for one host (version, limit, per-VM handles, recent events), read
     in one SSH exec (`bot.esx.compound`)."""
     now = now or datetime.now(UTC)
-    return report_from_read(host, await read_host(transport, host, now=now))
+    raw = await read_host(transport, host, now=now)
+    await my_turn()  # parsing can wait for Slack's acks (bot.ack_first)
+    return report_from_read(host, raw)
 
 
 def report_from_parts(host: HostEntry, outputs: list[compound.PartOutput], *, now: datetime,

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.ack_first import acking
 from bot.slack.handlers import listeners
 from bot.slack.handlers.approvals import RequestMessages
 from bot.slack.runtime import Runtime
@@ -37,6 +38,7 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, registry: Registry
     # task and poll for the ack every 10 ms, which costs every slash command 10 ms or more.
     app = AsyncApp(client=client, signing_secret=signing_secret,
                    process_before_response=True, logger=bolt_log)
+    app.middleware(_acks_first)
     app.middleware(_dedupe(runtime))
     on = listeners.Listeners(registry, runtime)
     app.command(SLASH_COMMAND)(on.slash)
@@ -81,6 +83,14 @@ def _modals_and_home(app: AsyncApp, on: listeners.Listeners) -> None:
 
 Next = Callable[[], Awaitable[None]]
 Middleware = Callable[[dict[str, Any], BoltResponse, Next], Awaitable[BoltResponse | None]]
+
+
+async def _acks_first(resp: BoltResponse, next: Next) -> BoltResponse:
+    """Socket Mode's requests, like HTTP's (`bot.slack.web.server`), are marked until acked:
+    replies being built wait for them (`bot.ack_first`)."""
+    with acking():
+        await next()
+    return resp
 
 
 def _dedupe(runtime: Runtime) -> Middleware:

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 from bot import logs, messages
+from bot.ack_first import my_turn
 from bot.console.output import emit
 from bot.errors import AioBotError, HostError, VCenterError
 from bot.gate import Caller, Refused
@@ -169,6 +170,7 @@ async def _post_plan(result: PlanResult, inv: Invocation, runtime: Runtime) -> N
 
 
 async def deliver(result: Result, inv: Invocation) -> None:
+    await my_turn()  # building the message can wait for Slack's acks (bot.ack_first)
     if isinstance(result, HelpResult):
         message = help_message(result)
         await (inv.reply.private(message) if inv.reply.help_is_private

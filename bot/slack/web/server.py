@@ -20,6 +20,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.ack_first import acking
 from bot.health import as_json
 from bot.metrics.core import PROMETHEUS_TYPE
 from bot.slack.runtime import Runtime
@@ -87,20 +88,26 @@ def _secret_of(app: AsyncApp) -> str:
 
 def _events(app: AsyncApp, runtime: Runtime, secret: str) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
-        started = time.perf_counter()
-        try:
-            text = await _checked_body(request, secret)
-        except Refused as refused:
-            log.warning("refused POST %s from %s: %d %s", EVENTS_PATH, request.remote,
-                        refused.status, refused.reason)
-            return web.Response(status=refused.status, text=_STATUS_TEXT[refused.status])
-        bolt_request = AsyncBoltRequest(body=text, query=request.query_string,
-                                        headers=dict(request.headers))
-        response = await to_aiohttp_response(await app.async_dispatch(bolt_request))
-        runtime.metrics.ack.observe(time.perf_counter() - started)
-        return response
+        with acking():  # replies being built wait until this request is answered
+            return await _answer(request, app, runtime, secret)
 
     return handle
+
+
+async def _answer(request: web.Request, app: AsyncApp, runtime: Runtime,
+                  secret: str) -> web.StreamResponse:
+    started = time.perf_counter()
+    try:
+        text = await _checked_body(request, secret)
+    except Refused as refused:
+        log.warning("refused POST %s from %s: %d %s", EVENTS_PATH, request.remote,
+                    refused.status, refused.reason)
+        return web.Response(status=refused.status, text=_STATUS_TEXT[refused.status])
+    bolt_request = AsyncBoltRequest(body=text, query=request.query_string,
+                                    headers=dict(request.headers))
+    response = await to_aiohttp_response(await app.async_dispatch(bolt_request))
+    runtime.metrics.ack.observe(time.perf_counter() - started)
+    return response
 
 
 _STATUS_TEXT = {400: "Bad request", 401: "Unauthorized", 413: "Request too large"}
