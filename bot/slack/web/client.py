@@ -22,6 +22,11 @@ from bot.slack.web.ratelimit import CappedRateLimitRetryHandler
 
 DEFAULT_API_URL = "https://slack.com/api/"
 TIMEOUT = 30
+# Connections kept to Slack's API. aiohttp's default (100) opened one per reply in the first
+# burst after start-up, each a TCP and TLS handshake on the event loop while the burst's
+# acks waited (bench/load.py's first 100 `/aio top`: ack p50 190 ms, later bursts 70 ms).
+# Replies queue for a connection instead: Slack posts at about one a second per channel.
+CONNECTIONS = 8
 
 
 def api_url(env: Mapping[str, str] = os.environ) -> str:
@@ -39,7 +44,8 @@ async def slack_client(token: str, base_url: str = DEFAULT_API_URL
     # No trust_env: aiohttp would then read netrc and the proxy variables in the default
     # executor for every request, and under load (bench/load.py) Web API calls waited there
     # past their timeout. The proxy is set once, explicitly (`make_client`).
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    connector = aiohttp.TCPConnector(limit=CONNECTIONS)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         yield make_client(token, base_url, session)
 
 

@@ -27,6 +27,7 @@ MAX_ATTEMPTS = 4
 MAX_RETRY_AFTER = 30.0
 BACKOFF = 0.5
 TIMEOUT = aiohttp.ClientTimeout(total=15)
+CONNECTIONS = 8  # to hooks.slack.com, reused (see bot.slack.web.client.CONNECTIONS)
 
 
 class ResponseUrlError(RuntimeError):
@@ -72,7 +73,8 @@ class ResponsePoster:
         if self._session is None or self._session.closed:
             # the proxy is given per post (`proxy_for`): trust_env would read the
             # environment in the default executor on every post
-            self._session = aiohttp.ClientSession(timeout=TIMEOUT)
+            self._session = aiohttp.ClientSession(
+                timeout=TIMEOUT, connector=aiohttp.TCPConnector(limit=CONNECTIONS))
         return self._session
 
     async def close(self) -> None:
