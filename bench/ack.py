@@ -5,7 +5,7 @@ while a scan of 200+ hosts runs. Prints p50 and p99 (goal: p99 <= 100 ms).
 
 The bot runs as a user runs it (`python -m bot serve --demo --demo-hosts N`, the simulated
 hosts in the same process as the bot), its Web API pointed at a FakeSlack in this process
-through SLACK_API_URL. Latency is measured by the client: signed request sent -> HTTP 200."""
+through SLACK_API_URL. Latency is measured by bench/burst.py's process: connect -> HTTP 200."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from botproc import SECRET, percentile, start_bot  # noqa: E402
+from burst import Burster, slash_requests  # noqa: E402
 
 from tests.fakeslack import FakeSlack, SlackDriver  # noqa: E402
 
@@ -34,50 +35,58 @@ async def main(args: argparse.Namespace) -> int:
     async with FakeSlack(latency=0.02) as fake:
         proc, url = await start_bot(fake, args.hosts)
         try:
+            burster = Burster(url)
             async with SlackDriver(url, SECRET, fake, timeout=30) as driver:
-                return await measure(fake, driver, args)
+                return await measure(fake, driver, burster, args)
         finally:
+            burster.close()
             proc.terminate()
             await proc.wait()
 
 
-async def measure(fake: FakeSlack, driver: SlackDriver, args: argparse.Namespace) -> int:
+async def burst(burster: Burster, driver: SlackDriver, fake: FakeSlack, text: str,
+                count: int) -> list[float]:
+    """`count` signed `/aio <text>` sent at once (bench/burst.py); each one's seconds."""
+    answers = await burster.burst(slash_requests(driver.base_url, SECRET, fake, [text] * count))
+    assert all(a.status == 200 for a in answers), [a.status for a in answers]
+    return [a.seconds for a in answers]
+
+
+async def measure(fake: FakeSlack, driver: SlackDriver, burster: Burster,
+                  args: argparse.Namespace) -> int:
     await driver.slash("/aio", "help")  # warm-up: auth.test, connections
     await fake.wait_for_response(timeout=10)
     if args.no_scan:
-        return await idle(driver, args)
+        return await idle(driver, burster, fake, args)
     scan_started = time.perf_counter()
     await driver.slash("/aio", "scan", user_id="U0SCANNER")
     await fake.wait_for_call("chat.postMessage", lambda c: "Scanning" in c.args["text"])
     latencies: list[float] = []
     during_scan = True
     for _ in range(args.rounds):
-        burst = await asyncio.gather(*(driver.slash("/aio", "top host01")
-                                       for _ in range(args.concurrent)))
-        assert all(r.status == 200 for r in burst), [r.status for r in burst]
-        latencies += [r.elapsed for r in burst]
-        ms = [r.elapsed * 1000 for r in burst]
+        seconds = await burst(burster, driver, fake, "top host01", args.concurrent)
+        latencies += seconds
+        ms = [x * 1000 for x in seconds]
         print(f"  round at +{time.perf_counter() - scan_started:.1f} s: "
               f"p50 {percentile(ms, 50):.1f} ms  max {max(ms):.1f} ms")
         during_scan = during_scan and not scan_done(fake)
         await asyncio.sleep(0.5)
     await fake.wait_for_call("chat.update", lambda c: "Scan of all" in c.args["text"], 600)
     scan_seconds = time.perf_counter() - scan_started
-    after = await asyncio.gather(*(driver.slash("/aio", "help") for _ in range(args.concurrent)))
-    ms_after = [r.elapsed * 1000 for r in after]
+    ms_after = [x * 1000 for x in await burst(burster, driver, fake, "help", args.concurrent)]
     print(f"after the scan, connections open: p50 {percentile(ms_after, 50):.1f} ms  "
           f"p99 {percentile(ms_after, 99):.1f} ms")
     report(latencies, during_scan, scan_seconds, fake, args)
     return 0 if percentile(latencies, 99) <= 0.1 else 1
 
 
-async def idle(driver: SlackDriver, args: argparse.Namespace) -> int:
+async def idle(driver: SlackDriver, burster: Burster, fake: FakeSlack,
+               args: argparse.Namespace) -> int:
     """The baseline: the same bursts with no scan running."""
     latencies: list[float] = []
     for _ in range(args.rounds):
-        burst = await asyncio.gather(*(driver.slash("/aio", "help")
-                                       for _ in range(args.concurrent)))
-        latencies += [r.elapsed * 1000 for r in burst]
+        latencies += [x * 1000 for x in await burst(burster, driver, fake, "help",
+                                                   args.concurrent)]
         await asyncio.sleep(0.5)
     print(f"idle baseline ({args.rounds} x {args.concurrent} concurrent `/aio help`): "
           f"p50 {percentile(latencies, 50):.1f} ms  p99 {percentile(latencies, 99):.1f} ms")

@@ -8,7 +8,10 @@ RSS <= 300 MB.
 The bot runs as a user runs it (`python -m bot serve --demo --demo-hosts N`): the simulated
 hosts live in a child process of the bot (bot/sim/fleet_process.py FleetProcess), so they do not
 share the bot's GIL; the bot's Web API points at a FakeSlack in this process (SLACK_API_URL).
-Each command names its own host, so its message is matched to its request."""
+Each command names its own host, so its message is matched to its request. The bursts are
+sent by bench/burst.py from a process of its own, signed in advance and written with plain
+sockets: an ack time is the bot's, not this process's queue (this process also serves the
+FakeSlack that receives the bot's replies)."""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from botproc import SECRET, percentile, start_bot  # noqa: E402
+from burst import Burster, slash_requests  # noqa: E402
 
 from tests.fakeslack import FakeSlack, SlackDriver  # noqa: E402
 from tests.fakeslack.server import Call, JsonDict  # noqa: E402
@@ -73,8 +77,12 @@ async def main(args: argparse.Namespace) -> int:
         proc, url = await start_bot(fake, args.hosts)
         print(f"bot up in {time.perf_counter() - began:.1f} s")
         try:
-            async with SlackDriver(url, SECRET, fake, timeout=60) as driver:
-                code = await measure(fake, driver, proc.pid, args)
+            burster = Burster(url)
+            try:
+                async with SlackDriver(url, SECRET, fake, timeout=60) as driver:
+                    code = await measure(fake, driver, burster, proc.pid, args)
+            finally:
+                burster.close()
         finally:
             proc.terminate()
             await proc.wait()
@@ -82,7 +90,7 @@ async def main(args: argparse.Namespace) -> int:
     return code
 
 
-async def measure(fake: TimedFake, driver: SlackDriver, pid: int,
+async def measure(fake: TimedFake, driver: SlackDriver, burster: Burster, pid: int,
                   args: argparse.Namespace) -> int:
     await driver.slash("/aio", "help")
     await fake.wait_for_response(timeout=30)
@@ -106,13 +114,12 @@ async def measure(fake: TimedFake, driver: SlackDriver, pid: int,
         fake.watch.update(batch)
         sent: dict[str, float] = {}
 
-        async def one(host: str, sent: dict[str, float] = sent) -> float:
-            sent[host] = time.perf_counter()
-            response = await driver.slash("/aio", f"top {host}")
-            assert response.status == 200, response
-            return response.elapsed
-
-        acks += await asyncio.gather(*(one(h) for h in batch))
+        requests = slash_requests(driver.base_url, SECRET, fake, [f"top {h}" for h in batch])
+        now = time.perf_counter()
+        sent.update((h, now) for h in batch)
+        answers = await burster.burst(requests)
+        assert all(a.status == 200 for a in answers), [a for a in answers if a.status != 200]
+        acks += [a.seconds for a in answers]
         deadline = time.perf_counter() + args.command_timeout
         while time.perf_counter() < deadline and not all(h in fake.arrived for h in batch):
             peak_child = max([peak_child] + [status_kb(c, "VmRSS") for c in children(pid)])
