@@ -51,6 +51,7 @@ class FleetProcess:
                           max_parallel=self.max_parallel)
         vcenter = SimVCenter({k: Path(v) for k, v in ready.host_dirs.items()},
                              {n: c for n, _, _, c in ready.hosts})
+        await vcenter.inventory()  # read every host once now, as vCenter knows them already
         self.source = FleetSource(inventory, ssh, vcenter)
         return self
 

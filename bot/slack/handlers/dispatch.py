@@ -71,6 +71,7 @@ async def execute(inv: Invocation, registry: Registry, runtime: Runtime) -> None
     logs.bind(request_id=inv.delivery or uuid.uuid4().hex[:12], user=inv.caller.user,
               host=None)  # this task's log lines say whose request they belong to
     try:
+        await my_turn()  # a burst's acks first, then its commands (bot.ack_first)
         if not await runtime.first_delivery(inv.delivery):
             name, outcome = "duplicate", "duplicate"  # another replica has it
             return
