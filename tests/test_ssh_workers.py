@@ -265,10 +265,6 @@ async def test_close_ends_the_workers(known_hosts: Path) -> None:
     assert unstarted.worker_pids() == [None]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: _Worker.close() closes its end of the pipe while the _read_replies thread is blocked "
-    "in recv() on it; the socket stays open, the worker never sees EOF, and close() waits "
-    "join(10) and then SIGKILLs it"))
 async def test_close_lets_the_worker_exit_on_its_own(known_hosts: Path) -> None:
     workers = WorkerTransport(settings_for(known_hosts), 1)
     try:
@@ -282,9 +278,6 @@ async def test_close_lets_the_worker_exit_on_its_own(known_hosts: Path) -> None:
     assert time.monotonic() - started < 5.0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: in _Worker.run, `except (OSError, ValueError)` comes before `except TimeoutError`, "
-    "and TimeoutError is an OSError: a worker that does not answer is never restarted"))
 async def test_worker_that_does_not_answer_is_replaced(
     sim_server: SimSshServer, known_hosts: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -308,10 +301,6 @@ async def test_worker_that_does_not_answer_is_replaced(
         await workers.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: when a worker is given up on, _stop_process() clears _conn before the pipe's EOF "
-    "arrives, so _lost() skips it and the worker's other commands in flight wait for their "
-    "own timeout (then each kills whatever worker is current)"))
 async def test_giving_up_on_a_worker_fails_its_other_commands_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

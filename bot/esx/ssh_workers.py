@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import socket
 import threading
 import zlib
 from multiprocessing.connection import Connection
@@ -58,6 +59,7 @@ class _Pending:
     host: str
     command: str
     future: asyncio.Future[CommandResult]
+    conn: Connection  # the pipe it was sent on (the worker that runs it)
 
 
 class WorkerTransport:
@@ -131,19 +133,21 @@ class _Worker:
         conn = await self.ensure_started()
         loop = asyncio.get_running_loop()
         ident = next(self._ids)
-        pending = _Pending(host.name, command, loop.create_future())
+        pending = _Pending(host.name, command, loop.create_future(), conn)
         self._pending[ident] = pending
         try:
             conn.send(("run", ident, host, command, timeout))
             return await asyncio.wait_for(asyncio.shield(pending.future),
                                           timeout + REPLY_GRACE)
-        except (OSError, ValueError) as err:  # the pipe is gone: the worker died
-            raise HostUnreachable(host.name, command, messages.ssh_worker_stopped()) from err
-        except TimeoutError:
+        except TimeoutError:  # (an OSError since 3.11: first)
+            self._pending.pop(ident, None)
             log.warning("SSH worker %d did not answer for %s in %.0f s; restarting it",
                         self._index, host.name, timeout + REPLY_GRACE)
-            self._stop_process()
+            if conn is self._conn:
+                self._stop_process()
             raise HostUnreachable(host.name, command, messages.ssh_worker_stopped()) from None
+        except (OSError, ValueError) as err:  # the pipe is gone: the worker died
+            raise HostUnreachable(host.name, command, messages.ssh_worker_stopped()) from err
         except asyncio.CancelledError:
             self._send_quietly(("cancel", ident))
             raise
@@ -170,8 +174,13 @@ class _Worker:
                                daemon=True)
         proc.start()
         child.close()
-        if not conn.poll(START_TIMEOUT) or conn.recv() != "ready":
+        try:
+            ready = conn.poll(START_TIMEOUT) and conn.recv() == "ready"
+        except (EOFError, OSError):  # it died before it was ready
+            ready = False
+        if not ready:
             proc.kill()
+            conn.close()
             raise HostUnreachable("(every host)", None, messages.ssh_worker_stopped())
         self._proc = proc
         threading.Thread(target=self._read_replies, args=(conn, loop),
@@ -204,11 +213,14 @@ class _Worker:
             pending.future.set_exception(_unpack(payload))
 
     def _lost(self, conn: Connection) -> None:
-        if conn is not self._conn:
-            return  # an earlier worker's pipe
-        self._conn = None
+        """The pipe `conn` reached its end: its worker is gone, and so are its answers."""
+        if conn is self._conn:
+            self._conn = None
+        self._fail_sent_on(conn)
+
+    def _fail_sent_on(self, conn: Connection) -> None:
         for pending in list(self._pending.values()):
-            if not pending.future.done():
+            if pending.conn is conn and not pending.future.done():
                 pending.future.set_exception(HostUnreachable(
                     pending.host, pending.command, messages.ssh_worker_stopped()))
 
@@ -218,21 +230,36 @@ class _Worker:
                 self._conn.send(message)
 
     def _stop_process(self) -> None:
+        """Kill the current worker; what was sent to it fails now."""
         conn, self._conn = self._conn, None
         if conn is not None:
-            conn.close()
+            _hang_up(conn)
+            self._fail_sent_on(conn)
         if self._proc is not None and self._proc.is_alive():
             self._proc.kill()
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            conn.close()  # the worker sees EOF, closes its connections and exits
+            _hang_up(conn)  # the worker sees EOF, closes its connections and exits
         proc = self._proc
         if proc is not None:
             await asyncio.to_thread(proc.join, 10)
             if proc.is_alive():
+                log.warning("SSH worker %d did not stop in 10 s; killed", self._index)
                 proc.kill()
+
+
+def _hang_up(conn: Connection) -> None:
+    """Close the pipe so that both ends see it at once. A plain `close()` leaves the socket
+    open while our reply thread is blocked reading it, and the worker would never see EOF."""
+    with contextlib.suppress(OSError):
+        duplicate = socket.socket(fileno=os.dup(conn.fileno()))
+        try:
+            duplicate.shutdown(socket.SHUT_RDWR)
+        finally:
+            duplicate.close()
+    conn.close()
 
 
 # --- in the worker process ---------------------------------------------------------------
@@ -315,6 +342,11 @@ def _send_all(conn: Connection, outbox: queue.SimpleQueue[tuple[Any, ...] | None
             conn.send(message)
         except (OSError, ValueError):
             return
+        except Exception:  # an answer that does not pickle: a plain failure instead
+            log.exception("SSH worker: could not send an answer")
+            failure = HostUnreachable("(unknown)", None, messages.ssh_worker_stopped())
+            with contextlib.suppress(OSError, ValueError):
+                conn.send(("error", message[1], _pack(failure), {}))
 
 
 # --- errors across the pipe --------------------------------------------------------------
