@@ -136,7 +136,7 @@ async def open_services(config: Config, env: Mapping[str, str] = os.environ, *,
     async with AsyncExitStack() as stack:
         inventory = fleet.inventory if fleet else config.inventory
         ssh = fleet.ssh if fleet else ssh_settings(config, env)
-        transport = _transport(ssh, config.ssh.worker_processes if ssh_workers else 0)
+        transport = await _transport(ssh, config.ssh.worker_processes if ssh_workers else 0)
         stack.push_async_callback(transport.close)
         vcenter = fleet.vcenter if fleet else (
             pyvmomi_vcenter(config.vcenter, env) if config.vcenter else None)
@@ -161,12 +161,16 @@ async def open_services(config: Config, env: Mapping[str, str] = os.environ, *,
         yield services
 
 
-def _transport(ssh: SshSettings, processes: int) -> Transport:
+async def _transport(ssh: SshSettings, processes: int) -> Transport:
+    """SSH in this process, or in `processes` worker processes started now (not with the
+    first command, which would then wait for them, and a burst's acks with it)."""
     if processes <= 0:
         return SshTransport(ssh)
     from bot.esx.ssh_workers import WorkerTransport
 
-    return WorkerTransport(ssh, processes)
+    workers = WorkerTransport(ssh, processes)
+    await workers.start()
+    return workers
 
 
 def _shared_scans(stack: AsyncExitStack, services: Services, *, worker: bool) -> SharedScans:
