@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from bot.esx import ssh_exec
 from bot.esx.known_hosts import KnownHosts
+from bot.esx.ssh import SshSettings
 from bot.inventory import HostEntry
 
 PASSWORD = "s3cret-Pa55word!"  # a test password, asserted never to leak
@@ -62,6 +63,19 @@ def make_host_dir(root: Path, name: str = "esx01") -> Path:
 def connect_params(known_hosts: Path, password: str = PASSWORD) -> ssh_exec.ConnectParams:
     """What `ssh_exec.connect` needs: these keys on record, a password, 5 s timeouts."""
     return ssh_exec.ConnectParams(KnownHosts(str(known_hosts)), password, None, 5.0, 5.0, 5.0)
+
+
+def short_ssh_settings(known_hosts: Path, **kwargs: object) -> SshSettings:
+    """Settings for tests: the test password and short timeouts, `kwargs` over them."""
+    options: dict[str, object] = {
+        "password": PASSWORD,
+        "connect_timeout": 5.0,
+        "banner_timeout": 5.0,
+        "auth_timeout": 5.0,
+        "command_timeout": 10.0,
+    }
+    options.update(kwargs)
+    return SshSettings(known_hosts, **options)  # type: ignore[arg-type]
 
 
 def host_entry(name: str, port: int, address: str = "127.0.0.1") -> HostEntry:

@@ -33,19 +33,12 @@ from tests.sshd_helpers import (
     free_port,
     host_entry,
     make_host_dir,
+    short_ssh_settings,
 )
 
 
 def transport_for(known_hosts: Path, **kwargs: object) -> SshTransport:
-    options: dict[str, object] = {
-        "password": PASSWORD,
-        "connect_timeout": 5.0,
-        "banner_timeout": 5.0,
-        "auth_timeout": 5.0,
-        "command_timeout": 10.0,
-    }
-    options.update(kwargs)
-    return SshTransport(SshSettings(known_hosts, **options))  # type: ignore[arg-type]
+    return SshTransport(short_ssh_settings(known_hosts, **kwargs))
 
 
 def entry(server: SimSshServer) -> HostEntry:

@@ -29,21 +29,20 @@ from bot.esx.ssh import SshSettings, SshTransport
 from bot.esx.ssh_workers import WorkerTransport, _pack, _unpack
 from bot.inventory import HostEntry
 from bot.sim.sshd import SimSshFleet, SimSshServer
-from tests.sshd_helpers import PASSWORD, assert_one_line, bounded, host_entry, make_host_dir
+from tests.sshd_helpers import (
+    PASSWORD,
+    assert_one_line,
+    bounded,
+    host_entry,
+    make_host_dir,
+    short_ssh_settings,
+)
 
 SPAWN = 30.0  # bound for an awaitable that may start a worker process
 
 
 def settings_for(known_hosts: Path, **kwargs: object) -> SshSettings:
-    options: dict[str, object] = {
-        "password": PASSWORD,
-        "connect_timeout": 5.0,
-        "banner_timeout": 5.0,
-        "auth_timeout": 5.0,
-        "command_timeout": 10.0,
-    }
-    options.update(kwargs)
-    return SshSettings(known_hosts, **options)  # type: ignore[arg-type]
+    return short_ssh_settings(known_hosts, **kwargs)
 
 
 def entry(server: SimSshServer) -> HostEntry:
