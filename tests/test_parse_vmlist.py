@@ -127,3 +127,13 @@ def test_detects_the_format() -> None:
     assert parse_vm_list("\ufeff" + XML) == parse_vm_process_list_xml(XML)
     assert parse_vm_list(TEXT) == parse_vm_process_list(TEXT)
     assert parse_vm_list(TEXT)[:2] == parse_vm_list(XML)
+
+
+def test_junk_from_a_host_is_logged_in_a_few_lines(caplog: pytest.LogCaptureFixture) -> None:
+    """2,000 unusable lines: the first five are named, the rest counted in one line (a host
+    printing junk must not flood the log)."""
+    caplog.set_level("WARNING", logger="bot.esx.vmlist")
+    assert parse_vm_list(TEXT + "junk\n" * 2000) == parse_vm_list(TEXT)
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.esx.vmlist"]
+    assert len(lines) == 6 and all("not used" in line for line in lines)
+    assert "1995 more line(s)" in lines[-1]

@@ -67,13 +67,23 @@ def parse_vm_list(text: str) -> list[VmProcess]:
     output, where nothing should be)."""
     found = read_vm_list(text)
     if found.skipped:
-        import logging  # rarely needed; `aio-bot analyze` does not import it for this
+        _log_skipped(found.skipped)
+    return found.vms
 
-        log = logging.getLogger(__name__)
-    for skip in found.skipped:
+
+LOGGED_SKIPS = 5  # lines named one by one; the rest are counted (junk must not flood the log)
+
+
+def _log_skipped(skipped: list[SkippedLine]) -> None:
+    import logging  # rarely needed; `aio-bot analyze` does not import it for this
+
+    log = logging.getLogger(__name__)
+    for skip in skipped[:LOGGED_SKIPS]:
         log.warning("vm process list line %d not used (%s): %.80r", skip.line_no, skip.why,
                     skip.text)
-    return found.vms
+    if len(skipped) > LOGGED_SKIPS:
+        log.warning("vm process list: %d more line(s) not used, the last at line %d",
+                    len(skipped) - LOGGED_SKIPS, skipped[-1].line_no)
 
 
 def parse_vm_process_list(text: str) -> list[VmProcess]:

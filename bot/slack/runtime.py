@@ -30,6 +30,7 @@ from bot.slack.metrics import Metrics
 from bot.slack.web.dedupe import SeenKeys
 from bot.slack.web.poster import ResponsePoster
 from bot.store.api import Store
+from bot.store.dburl import StoreError
 from bot.vsphere.api import VCenter
 from commands.context import Context
 
@@ -186,7 +187,9 @@ class Runtime:
         while True:
             try:
                 await requests.sweep()
-            except Exception:  # a store hiccup must not end the sweeper
+            except StoreError as err:  # busy or away for now: the next sweep tries again
+                log.warning("expiry sweep skipped: %s", err)
+            except Exception:  # a bug must not end the sweeper either
                 log.exception("expiry sweep failed")
             await asyncio.sleep(self.sweep_interval)
 
