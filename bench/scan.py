@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.fleet_procs import FleetProcesses
 from bot.esx.collect import HostFailure, scan_hosts
 from bot.esx.ssh import SshSettings, SshTransport
 from bot.inventory import HostEntry
@@ -33,10 +34,12 @@ from bot.sim.demo_fleet import build_fleet_dirs, synthetic_fleet_states
 from bot.sim.shell import run_command
 from bot.sim.sshd import SimSshFleet
 
+Fleet = SimSshFleet | FleetProcesses
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-async def scan(fleet: SimSshFleet, password: str, parallel: int,
+async def scan(fleet: Fleet, password: str, parallel: int,
                ports: dict[str, int]) -> tuple[float, list[object]]:
     hosts = [HostEntry(n, a, ports.get(n, p)) for n, a, p in fleet.entries()]
     transport = SshTransport(SshSettings(known_hosts=fleet.known_hosts_path, password=password,
@@ -49,7 +52,7 @@ async def scan(fleet: SimSshFleet, password: str, parallel: int,
         await transport.close()
 
 
-async def shared_scan(fleet: SimSshFleet, password: str, parallel: int, ports: dict[str, int],
+async def shared_scan(fleet: Fleet, password: str, parallel: int, ports: dict[str, int],
                       replicas: int, tmp: Path) -> tuple[float, list[object]]:
     """One coordinator here and `replicas - 1` worker processes, all on one PostgreSQL."""
     from bot.inventory import Inventory
@@ -98,7 +101,7 @@ async def shared_scan(fleet: SimSshFleet, password: str, parallel: int, ports: d
         pg.stop()
 
 
-def relay(fleet: SimSshFleet, rtt_ms: float) -> tuple[subprocess.Popen[str], dict[str, int]]:
+def relay(fleet: Fleet, rtt_ms: float) -> tuple[subprocess.Popen[str], dict[str, int]]:
     """A delay relay port per host; the known_hosts file also names the relay ports."""
     entries = fleet.entries()
     proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "delay_relay.py"),
@@ -129,6 +132,9 @@ def main() -> int:
                         help="every connection through bench/delay_relay.py")
     parser.add_argument("--replicas", type=int, default=1,
                         help="replicas sharing the scan on a throwaway PostgreSQL")
+    parser.add_argument("--fleet-processes", type=int, default=2,
+                        help="child processes serving the simulated hosts (0: in this process,"
+                             " sharing its GIL with the scan being measured)")
     args = parser.parse_args()
     password = secrets.token_urlsafe(12)
     with tempfile.TemporaryDirectory(prefix="aio-bench-scan-") as tmp:
@@ -137,7 +143,10 @@ def main() -> int:
         dirs = build_fleet_dirs(Path(tmp) / "hosts", states)
         one = next(iter(dirs.values()))
         lsof_bytes = int(run_command(one, "vmkvsitools lsof | wc -c").stdout)
-        with SimSshFleet(dirs, password=password, workdir=Path(tmp)) as fleet:
+        fleet_cm: Fleet = (FleetProcesses(dirs, password, Path(tmp), args.fleet_processes)
+                           if args.fleet_processes > 0
+                           else SimSshFleet(dirs, password=password, workdir=Path(tmp)))
+        with fleet_cm as fleet:
             print(f"fleet of {args.hosts} hosts x {args.vms} VMs ready in "
                   f"{time.perf_counter() - t0:.1f} s (lsof of one host: {lsof_bytes:,} bytes)")
             print(f"load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
@@ -156,7 +165,8 @@ def main() -> int:
     sizes = [o.bytes_received for o in outcomes if not isinstance(o, HostFailure)]  # type: ignore[attr-defined]
     print(f"scanned {len(outcomes)} hosts in {wall:.2f} s ({len(failures)} failed), "
           f"{1000 * wall / max(1, len(outcomes)):.1f} ms/host, parallel {args.parallel}, "
-          f"replicas {args.replicas}, rtt {args.rtt_ms:g} ms; load average after "
+          f"replicas {args.replicas}, rtt {args.rtt_ms:g} ms, fleet processes "
+          f"{args.fleet_processes}; load average after "
           f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     if sizes:
         print(f"bytes per host: mean {statistics.mean(sizes):,.0f}, max {max(sizes):,} "
