@@ -103,6 +103,25 @@ def level_from(env: Mapping[str, str], verbose: bool) -> tuple[int, str | None]:
                              "using WARNING")
 
 
+class StderrHandler(logging.StreamHandler[IO[str]]):
+    """A StreamHandler on the `sys.stderr` of the moment each line is written (as
+    `logging.lastResort` is), unless given a stream of its own: a stderr replaced since
+    `configure` — and perhaps closed, as pytest closes each test's capture stream — is never
+    written to, so a later line is never a "--- Logging error ---" traceback instead."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        logging.Handler.__init__(self)  # not StreamHandler's: it would fix sys.stderr now
+        self._stream = stream
+
+    @property
+    def stream(self) -> IO[str]:
+        return self._stream if self._stream is not None else sys.stderr
+
+    @stream.setter
+    def stream(self, value: IO[str] | None) -> None:  # setStream: that stream from now on
+        self._stream = value
+
+
 def current_setup() -> tuple[str, int]:
     """The format and level `configure` set (for a child process to log the same way)."""
     root = logging.getLogger()
@@ -112,15 +131,18 @@ def current_setup() -> tuple[str, int]:
 
 def configure(fmt: str = "text", *, verbose: bool = False,
               env: Mapping[str, str] = os.environ, stream: IO[str] | None = None) -> None:
-    """Replace the root logger's handlers with one on `stream` (stderr) in `fmt`, with the
-    context and redaction filters."""
+    """Replace the root logger's handlers with one on `stream` (default: whatever stderr is
+    when a line is written) in `fmt`, with the context and redaction filters. Calling it
+    again replaces that handler: there is only ever one."""
     level, complaint = level_from(env, verbose)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = StderrHandler(stream)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     handler.addFilter(ContextFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+        if isinstance(old, StderrHandler):
+            old.close()  # ours (an earlier configure): nothing else holds it
     root.addHandler(handler)
     root.setLevel(level)
     redact.install()  # after the context filter: the redaction sees the final message

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,6 +9,23 @@ import pytest
 from bot.demo import DemoFleet
 from bot.sim.sshd import SimSshServer
 from tests.sshd_helpers import PASSWORD, make_host_dir
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_restored() -> Iterator[None]:
+    """A test that runs the CLI in-process (`bot.cli.main` -> `logs.configure`) replaces the
+    root logger's handlers and level; put them back after it, so no later test logs through
+    its handler or at its level. Two reads and a comparison when nothing changed."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    if root.handlers == handlers and root.level == level:
+        return
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture
