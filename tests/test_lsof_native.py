@@ -7,6 +7,8 @@ spaces, prompts): counts, line numbers, skipped lines and their reasons must all
 from __future__ import annotations
 
 import io
+import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,15 +20,16 @@ from bot.esx.lsof import parse_lsof, parse_lsof_file
 from bot.esx.records import LsofSummary
 from tests.needs import require
 
-tokens = st.sampled_from(
+TOKENS = (
     [b"0", b"7", b"2099517", b"012", b"1" * 18, b"1" * 19, b"vmx", b"VMX", b"vmx-vcpu-0:a b",
      b"CHAR", b"CHAR\r", b"FILE", b"Cartel", b"----", b"|", b"+=", b"vmgfx", b"/vmfs/devices/"
      b"char/vmgfx/vmgfx0", b"vmgf", b"x", b"\xff", b"\xc3\xa9", b"\x00", b"\x0b", b"\x0c",
      b"[root@esx01:~]", b"#", b"\xc2", b"\xe2\x80", b"\xe2", b"\x80", b"\xa0"]
 )
-separators = st.sampled_from([b" ", b"  ", b"\t", b" \t ", b"\n", b"\r\n", b"", b"\r",
+SEPARATORS = ([b" ", b"  ", b"\t", b" \t ", b"\n", b"\r\n", b"", b"\r",
                               b"\xc2\xa0", b"\xef\xbb\xbf", b"\xe2\x80\xaf", b"\xe2\x80\x8a",
                               b"\xe2\x80\x8b", b"\xe3\x80\x80", b"\xe1\x9a\x80", b"\xe2\x81\x9f"])
+tokens, separators = st.sampled_from(TOKENS), st.sampled_from(SEPARATORS)
 
 
 @st.composite
@@ -51,7 +54,9 @@ def _built() -> None:
     require(lsof_native.MISSING)
 
 
-@settings(max_examples=1500, deadline=None)
+# Hypothesis draws a few hundred inputs (and shrinks a failing one); the seeded sweeps below
+# draw thousands more from the same alphabets, far faster than Hypothesis can generate them.
+@settings(max_examples=300, deadline=None)
 @given(data=lsof_bytes())
 def test_same_answer_as_the_rules_on_any_bytes(data: bytes) -> None:
     assert _native(data) == _reference(data)
@@ -67,8 +72,9 @@ def test_same_answer_on_arbitrary_binary(data: bytes) -> None:
 # buffer, else 8 at a time, and by the full rules when it meets a byte other than printable
 # ASCII, space and tab before the third field ends: these inputs put lsof's padding, paste
 # bytes and line lengths around 64 where those paths meet.
-pads = st.sampled_from([b" " * n for n in (1, 2, 7, 8, 9, 15, 16, 17, 31, 40, 56, 63, 64, 65)]
-                       + [b"\t", b" \t", b"\t" * 9])
+PADS = ([b" " * n for n in (1, 2, 7, 8, 9, 15, 16, 17, 31, 40, 56, 63, 64, 65)]
+        + [b"\t", b" \t", b"\t" * 9])
+pads = st.sampled_from(PADS)
 TAIL = b"\n" + b"2099517 vmx CHAR 5 /vmfs/devices/char/vmgfx/vmgfx0 " + b"x" * 64 + b"\n"
 
 
@@ -80,10 +86,31 @@ def padded_lines(draw: st.DrawFn) -> bytes:
     return body + draw(st.sampled_from([TAIL, b"", b"\n"]))
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(data=padded_lines())
 def test_same_answer_on_padded_lines_of_any_length(data: bytes) -> None:
     assert _native(data) == _reference(data)
+
+
+def _random_bytes(rng: random.Random) -> bytes:
+    return b"".join(rng.choice(TOKENS) + rng.choice(SEPARATORS)
+                    for _ in range(rng.randrange(81)))
+
+
+def _random_padded(rng: random.Random) -> bytes:
+    lines = [b"".join(rng.choice(TOKENS) + rng.choice(PADS + SEPARATORS)
+                      for _ in range(rng.randrange(9)))
+             for _ in range(rng.randrange(13))]
+    return b"\n".join(lines) + rng.choice([TAIL, b"", b"\n"])
+
+
+@pytest.mark.parametrize("draw", [_random_bytes, _random_padded])
+def test_same_answer_on_thousands_of_seeded_inputs(draw: Callable[[random.Random], bytes]
+                                                   ) -> None:
+    rng = random.Random(20261202)  # fixed: a failure names its case and reproduces
+    for case in range(3000):
+        data = draw(rng)
+        assert _native(data) == _reference(data), (case, data)
 
 
 LINE = b"2099517   vmx" + b" " * 31 + b"CHAR      63      /vmfs/devices/char/vmgfx/vmgfx0"

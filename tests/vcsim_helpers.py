@@ -178,3 +178,9 @@ def vcsim(vcsim_binary: Build, tmp_path: Path) -> Iterator[VcSim]:
         yield sim
     finally:
         sim.stop()
+
+
+if __name__ == "__main__":  # scripts/test builds it beside the first tests
+    if (missing := toolchain_missing()) is not None:
+        raise SystemExit(missing)
+    print(f"vCenter simulator: {build().binary}")
