@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import resource
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -53,6 +54,16 @@ class FleetProcesses:
         """(name, address, port) of every host, in the order of `dirs`."""
         return [self._entries[name] for name in self._order]
 
+    def cpu_seconds(self) -> float:
+        """CPU time the simulated hosts used so far: their servers and the commands they ran
+        (user + system, all processes)."""
+        total = 0.0
+        for conn, _ in self._children:
+            conn.send("cpu")
+        for conn, _ in self._children:
+            total += float(conn.recv())
+        return total
+
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         for conn, _ in self._children:
@@ -68,4 +79,12 @@ def _serve(conn: Connection, dirs: dict[str, Path], password: str, workdir: Path
     with SimSshFleet(dirs, password=password, workdir=workdir) as fleet:
         conn.send((fleet.entries(), fleet.known_hosts_path.read_text()))
         with contextlib.suppress(EOFError, OSError):
-            conn.recv()
+            while conn.recv() == "cpu":
+                conn.send(_cpu())
+
+
+def _cpu() -> float:
+    """This process's CPU time and that of its ended children (the commands' shells)."""
+    own, ended = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
+                                                   resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + ended.ru_utime + ended.ru_stime

@@ -39,21 +39,57 @@ Fleet = SimSshFleet | FleetProcesses
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class Window:
+    """The scan's wall time, the CPU time the whole machine was busy meanwhile (every
+    process: bot replicas, simulated hosts and their shells, the delay relay, anything else),
+    and the simulated hosts' share of it (when they run in FleetProcesses)."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet if isinstance(fleet, FleetProcesses) else None
+        self.wall = self.busy = 0.0
+        self.hosts: float | None = None
+
+    def __enter__(self) -> Window:
+        self._busy, self._start = machine_busy(), time.perf_counter()
+        self._hosts = self.fleet.cpu_seconds() if self.fleet else 0.0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._start
+        self.busy = machine_busy() - self._busy
+        if self.fleet is not None:
+            self.hosts = self.fleet.cpu_seconds() - self._hosts
+
+    def describe(self) -> str:
+        cores = os.cpu_count() or 1
+        hosts = "" if self.hosts is None else f", the simulated hosts {self.hosts:.2f} s of it"
+        return (f"CPU busy meanwhile: {self.busy:.2f} s of {cores} x {self.wall:.2f} s = "
+                f"{100 * self.busy / (cores * self.wall):.0f}%{hosts}; the CPU floor on "
+                f"{cores} cores is {self.busy / cores:.2f} s")
+
+
+def machine_busy() -> float:
+    """Seconds of CPU time the machine has spent not idle, all cores (/proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 async def scan(fleet: Fleet, password: str, parallel: int,
-               ports: dict[str, int]) -> tuple[float, list[object]]:
+               ports: dict[str, int]) -> tuple[Window, list[object]]:
     hosts = [HostEntry(n, a, ports.get(n, p)) for n, a, p in fleet.entries()]
     transport = SshTransport(SshSettings(known_hosts=fleet.known_hosts_path, password=password,
                                          max_parallel=parallel))
     try:
-        start = time.perf_counter()
-        outcomes = await scan_hosts(transport, hosts, concurrency=parallel)
-        return time.perf_counter() - start, list(outcomes)
+        with Window(fleet) as window:
+            outcomes = await scan_hosts(transport, hosts, concurrency=parallel)
+        return window, list(outcomes)
     finally:
         await transport.close()
 
 
 async def shared_scan(fleet: Fleet, password: str, parallel: int, ports: dict[str, int],
-                      replicas: int, tmp: Path) -> tuple[float, list[object]]:
+                      replicas: int, tmp: Path) -> tuple[Window, list[object]]:
     """One coordinator here and `replicas - 1` worker processes, all on one PostgreSQL."""
     from bot.inventory import Inventory
     from bot.scanshare import SharedScans
@@ -87,9 +123,9 @@ async def shared_scan(fleet: Fleet, password: str, parallel: int, ports: dict[st
         shared = SharedScans(store, transport, Inventory(hosts),
                              concurrency=parallel, holder="replica-1")
         try:
-            start = time.perf_counter()
-            outcomes = await shared.scan(hosts)
-            return time.perf_counter() - start, list(outcomes)
+            with Window(fleet) as window:
+                outcomes = await shared.scan(hosts)
+            return window, list(outcomes)
         finally:
             await shared.stop()
             await transport.close()
@@ -153,14 +189,15 @@ def main() -> int:
             relay_proc, ports = relay(fleet, args.rtt_ms) if args.rtt_ms > 0 else (None, {})
             try:
                 if args.replicas > 1:
-                    wall, outcomes = asyncio.run(shared_scan(
+                    window, outcomes = asyncio.run(shared_scan(
                         fleet, password, args.parallel, ports, args.replicas, Path(tmp)))
                 else:
-                    wall, outcomes = asyncio.run(scan(fleet, password, args.parallel, ports))
+                    window, outcomes = asyncio.run(scan(fleet, password, args.parallel, ports))
             finally:
                 if relay_proc is not None:
                     relay_proc.terminate()
                     relay_proc.wait(5)
+    wall = window.wall
     failures = [o for o in outcomes if isinstance(o, HostFailure)]
     sizes = [o.bytes_received for o in outcomes if not isinstance(o, HostFailure)]  # type: ignore[attr-defined]
     print(f"scanned {len(outcomes)} hosts in {wall:.2f} s ({len(failures)} failed), "
@@ -168,6 +205,7 @@ def main() -> int:
           f"replicas {args.replicas}, rtt {args.rtt_ms:g} ms, fleet processes "
           f"{args.fleet_processes}; load average after "
           f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
+    print(window.describe())
     if sizes:
         print(f"bytes per host: mean {statistics.mean(sizes):,.0f}, max {max(sizes):,} "
               f"(goal <= 65,536); lsof itself {lsof_bytes:,} bytes per host")
