@@ -172,9 +172,14 @@ class Runtime:
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for the background work and the request posts it queued (for tests and a
-        clean shutdown)."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+        clean shutdown), and the work that work started (a slash command's Bolt run starts
+        its command) until `timeout`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        waited: set[asyncio.Task[None]] = set()
+        while (todo := self._tasks - waited) and (left := deadline - loop.time()) > 0:
+            await asyncio.wait(todo, timeout=left)
+            waited |= todo
         if self.requests is not None:
             await self.requests.outbox.drain(timeout)
 
