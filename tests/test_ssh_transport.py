@@ -89,17 +89,77 @@ async def test_non_utf8_output_is_replaced(sim_server: SimSshServer, known_hosts
         await transport.close()
 
 
+_OVER_LIMIT = "yes 0123456789abcdef0123456789abcdef | head -c 5000000"
+
+
 async def test_output_limit(sim_server: SimSshServer, known_hosts: Path) -> None:
+    """Over the limit, the channel is closed while the host still sends. Each time that must
+    be the bot's own error and leave the connection usable: the close used to race paramiko's
+    reader thread (the channel's fileno() pipe), which then tore the connection down (about
+    one command in ten) and at times made the close raise a bare EOFError."""
     transport = transport_for(known_hosts, max_output_bytes=1 << 20)
     host = entry(sim_server)
     try:
-        line = "yes 0123456789abcdef0123456789abcdef | head -c 5000000"
-        err = await fails_with(OutputTooLarge, transport, host, line)
-        assert "1048576 bytes" in str(err)
+        for _ in range(8):
+            err = await fails_with(OutputTooLarge, transport, host, _OVER_LIMIT)
+            assert "1048576 bytes" in str(err)
+            assert (await bounded(transport.run(host, "echo ok"))).stdout == "ok\n"
         fine = await bounded(transport.run(host, "yes abc | head -n 1000"))
         assert fine.stdout == "abc\n" * 1000
         at_limit = await bounded(transport.run(host, "head -c 1048576 /dev/zero"))
         assert at_limit.bytes_received == 1 << 20
+        assert sim_server.accepted == 1 and transport.stats()["connections_opened"] == 1
+    finally:
+        await transport.close()
+
+
+async def test_output_read_without_the_channel_pipe(
+    sim_server: SimSshServer, known_hosts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race above, made certain: paramiko's Channel.close() closes the fileno() pipe
+    unlocked against the reader thread that writes to it, so reading must not create it."""
+
+    def no_pipe(chan: paramiko.Channel) -> int:
+        raise AssertionError("Channel.fileno() called")
+
+    monkeypatch.setattr(paramiko.Channel, "fileno", no_pipe)
+    transport = transport_for(known_hosts, max_output_bytes=1 << 20)
+    host = entry(sim_server)
+    try:
+        await fails_with(OutputTooLarge, transport, host, _OVER_LIMIT)
+        result = await bounded(transport.run(host, "echo out; echo err >&2"))
+        assert (result.stdout, result.stderr) == ("out\n", "err\n")
+    finally:
+        await transport.close()
+
+
+async def test_output_limit_when_the_close_fails(
+    sim_server: SimSshServer, known_hosts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection that dies under the channel's close (paramiko raises EOFError from its
+    socket) leaves the command's own error, and the next command reconnects."""
+    close = paramiko.Channel.close
+    calls = 0
+
+    def dying_close(chan: paramiko.Channel) -> None:
+        nonlocal calls
+        was_open = not chan.closed  # not a closed channel's __del__ (this or an earlier test)
+        close(chan)
+        if not was_open or chan.get_transport().server_mode:  # nor the simulated host's side
+            return
+        calls += 1
+        chan.get_transport().close()
+        raise EOFError
+
+    transport = transport_for(known_hosts, max_output_bytes=1 << 20)
+    host = entry(sim_server)
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(paramiko.Channel, "close", dying_close)
+            await fails_with(OutputTooLarge, transport, host, _OVER_LIMIT)
+            assert calls == 1
+        assert (await bounded(transport.run(host, "echo next"))).stdout == "next\n"
+        assert sim_server.accepted == 2
     finally:
         await transport.close()
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import select
 import socket
 import threading
 import time
@@ -159,13 +158,13 @@ def execute(
             )
         return Output(bytes(out), bytes(err), status)
     finally:
-        chan.close()
+        close_channel(chan)
 
 
 def _exec_bounded(chan: paramiko.Channel, command: str, deadline: float) -> None:
     """exec_command waits for the server's reply without a timeout: close the channel at the
     deadline so that wait ends too."""
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), chan.close)
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), close_channel, (chan,))
     timer.daemon = True
     timer.name = "aio-ssh-exec-deadline"
     timer.start()
@@ -186,10 +185,16 @@ def _drain(
     cancel: threading.Event,
 ) -> tuple[bytearray, bytearray]:
     """Read stdout and stderr as they come until both end (draining both before the exit
-    status: paramiko deadlocks otherwise once a window fills)."""
+    status: paramiko deadlocks otherwise once a window fills).
+
+    Waits on a threading.Event that paramiko's buffers set, not on `chan.fileno()`: that
+    OS pipe is written by the transport thread on every packet that arrives and closed by
+    `Channel.close()` without a lock between them. Closed while the host still sends (over
+    the limit, cancelled), the transport thread's write fails (EPIPE, EBADF: or lands in
+    whatever reused the descriptor), paramiko takes that for a socket error and tears the
+    whole connection down, and the close itself then raises EOFError."""
     out, err = bytearray(), bytearray()
-    poller = select.poll()  # not select.select(): it fails on descriptors past 1023
-    poller.register(chan.fileno(), select.POLLIN)
+    ready = _data_event(chan)
     while True:
         if chan.recv_ready():
             out += chan.recv(_CHUNK)
@@ -206,7 +211,17 @@ def _drain(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise CommandTimeout(host.name, command, f"after {timeout:g} s")
-        poller.poll(min(remaining, _POLL) * 1000)
+        if not (chan.recv_ready() or chan.recv_stderr_ready()):
+            ready.wait(min(remaining, _POLL))
+
+
+def _data_event(chan: paramiko.Channel) -> threading.Event:
+    """An event set when stdout or stderr has data or has ended. Reads clear it when their
+    buffer empties: check both buffers after reading and before waiting on it."""
+    ready = threading.Event()
+    chan.in_buffer.set_event(ready)
+    chan.in_stderr_buffer.set_event(ready)
+    return ready
 
 
 def _without_address(detail: str, host: HostEntry) -> str:
@@ -216,6 +231,16 @@ def _without_address(detail: str, host: HostEntry) -> str:
         if host.address != host.name:
             detail = detail.replace(shown, "")
     return " ".join(detail.split()) or "connection failed"
+
+
+def close_channel(chan: paramiko.Channel) -> None:
+    """Close a channel; a second close does nothing. The command's outcome is decided by now:
+    a connection that dies under the close (EOFError from the socket, a key exchange that
+    times out) does not replace it, and the pool finds the dead transport before reusing it."""
+    try:
+        chan.close()
+    except (OSError, EOFError, paramiko.SSHException) as exc:
+        log.debug("ssh: closing channel %d: %s", chan.get_id(), str(exc) or type(exc).__name__)
 
 
 def close_client(client: paramiko.SSHClient) -> None:
