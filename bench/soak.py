@@ -38,6 +38,9 @@ async def main(args: argparse.Namespace) -> int:
           f"double executions: {report.double_executions}")
     print(f"runs paused past their lease and taken over: {report.takeovers}; commands or "
           f"audit rows from them after the takeover: {report.after_takeover}")
+    if report.after_takeover:
+        for pause in report.pauses:
+            print("  paused run:", pause)
     print(f"command lines received by hosts: {report.lines_received}, all fixed ones")
     print(f"peak SSH connections: {report.peak_connections}")
     print(f"before: {report.before.describe() if report.before else '?'}; "

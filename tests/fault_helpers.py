@@ -16,8 +16,11 @@ from dataclasses import dataclass, field, replace
 from bot.demo import DemoFleet
 from bot.errors import AioBotError
 from bot.esx import commandlines as cl
+from bot.esx import send_guard
 from bot.esx.compound import is_full_read
 from bot.esx.ssh import SshSettings, SshTransport
+from bot.esx.transport import CommandResult, Transport
+from bot.inventory import HostEntry
 from bot.remediation.executors.base import Executors
 from bot.remediation.service import Remediation
 from bot.sim.files import write_atomic
@@ -115,6 +118,7 @@ class SoakReport:
     double_executions: int = 0
     takeovers: int = 0  # runs paused past their lease and taken over by another "replica"
     after_takeover: int = 0  # commands or audit rows from a run after it was taken over
+    pauses: list[str] = field(default_factory=list)  # what each paused run did, and when
     lines_received: int = 0
     peak_connections: int = 0
     before: Usage | None = None
@@ -321,14 +325,68 @@ async def _approve_while_slack_fails(demo: DemoFleet, remediation: Remediation,
         report.count(report.outcomes, type(err).__name__)
 
 
+class _SendLog:
+    """The paused run's transport, inside its fence: when each command was asked for, when
+    the fence had last been proven, and when the command passed (or failed) the send guard
+    in the SSH worker thread right before the send (time.monotonic())."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.sends: list[tuple[float, float | None, float, str, str]] = []
+
+    async def run(self, host: HostEntry, command: str, *, timeout: float | None = None,
+                  check: bool = True) -> CommandResult:
+        guard = send_guard.current()
+        asked = time.monotonic()
+        if guard is None:
+            return await self.inner.run(host, command, timeout=timeout, check=check)
+        fence = getattr(guard, "__self__", None)
+
+        def logged() -> None:
+            proven: float | None = getattr(fence, "proven_at", None)
+            now = time.monotonic()
+            try:
+                guard()
+            except BaseException as err:
+                self.sends.append((asked, proven, now, type(err).__name__, command))
+                raise
+            self.sends.append((asked, proven, now, f"SENT to {host.name}", command))
+
+        with send_guard.guarded(logged):
+            return await self.inner.run(host, command, timeout=timeout, check=check)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    def describe(self, t0: float) -> str:
+        return "; ".join(
+            f"asked {asked - t0:+.3f} proof {'?' if proven is None else f'{proven - t0:+.3f}'}"
+            f" guard {at - t0:+.3f} {what} {command[:24]!r}"
+            for asked, proven, at, what, command in self.sends)
+
+
+@dataclass
+class _Takeover:
+    """What the other replica's sweeper did, and when (time.monotonic())."""
+
+    started: float = 0.0
+    finished: float = 0.0
+    ended: int = 0  # requests it ended as interrupted
+    received: dict[str, int] = field(default_factory=dict)  # lines per host once it had
+
+
 async def _pause_past_lease(demo: DemoFleet, transport: SshTransport,
                             remediation: Remediation, rng: random.Random, vms: list[str],
                             report: SoakReport) -> None:
     """A run whose whole process freezes (its event loop blocked, as under SIGSTOP or a long
     GC pause) past its lease while another replica's sweeper takes the request over: after
-    the takeover not one command reaches a host and not one audit row is written by it."""
+    the takeover not one command reaches a host and not one audit row is written by it.
+    `report.pauses` says, for each, what was sent and written when (seconds since the pause
+    began)."""
     report.count(report.faults, PAUSE)
-    short = replace(remediation, lease_ttl=PAUSE_LEASE)
+    sends = _SendLog(transport)
+    short = replace(remediation, lease_ttl=PAUSE_LEASE,
+                    executors=replace(remediation.executors, transport=sends))
     asker = Context(demo.inventory, transport, caller="@you", vcenter=demo.vcenter,
                     remediation=short)
     try:
@@ -347,21 +405,41 @@ async def _pause_past_lease(demo: DemoFleet, transport: SshTransport,
     if running.done():  # refused (the VM moved, the host busy): nothing to pause
         await asyncio.gather(running, return_exceptions=True)
         return
-    taken: dict[str, int] = {}
+    taken = _Takeover()
     other = threading.Thread(target=_take_over, args=(demo, short, taken), daemon=True)
+    paused = time.monotonic()
+    wall = short.clock()
     other.start()
     time.sleep(PAUSE_LEASE * 2.5)  # the pause: nothing of this process's loop runs
+    resumed = time.monotonic()
     other.join()
-    await asyncio.gather(asyncio.wait_for(running, 60), return_exceptions=True)
+    ended = await asyncio.gather(asyncio.wait_for(running, 60), return_exceptions=True)
+    finished = time.monotonic()
     await asyncio.sleep(PAUSE_LEASE)  # time to misbehave, if it would
-    report.takeovers += taken.get("ended", 0)
-    if taken.get("ended"):
-        report.after_takeover += received_count(demo.fleet) - taken["lines"]
-        events = [e.event for e in await store.audit_trail(request_id=plan.request.id)]
-        report.after_takeover += len(events) - 1 - events.index("interrupted")
+    report.takeovers += taken.ended
+    trail = await store.audit_trail(request_id=plan.request.id)
+    events = [e.event for e in trail]
+    late_lines: list[tuple[str, str]] = []
+    late_rows: list[str] = []
+    if taken.ended:
+        late_lines = [(name, line) for name, s in demo.fleet.servers.items()
+                      for line in s.received[taken.received.get(name, 0):]]
+        late_rows = events[events.index("interrupted") + 1:]
+        report.after_takeover += len(late_lines) + len(late_rows)
+
+    def rel(t: float) -> str:
+        return f"{t - paused:+.3f}"
+
+    rows = " ".join(f"{e.event}@{(e.at - wall).total_seconds():+.3f}" for e in trail)
+    report.pauses.append(
+        f"request #{plan.request.id} on {plan.request.host}: paused {rel(paused)}.."
+        f"{rel(resumed)}; sweep {rel(taken.started)}..{rel(taken.finished)} ended "
+        f"{taken.ended}; run ended {rel(finished)} ({type(ended[0]).__name__}); "
+        f"AFTER THE TAKEOVER lines {late_lines} rows {late_rows}; "
+        f"fenced sends [{sends.describe(paused)}]; audit rows [{rows}]")
 
 
-def _take_over(demo: DemoFleet, remediation: Remediation, taken: dict[str, int]) -> None:
+def _take_over(demo: DemoFleet, remediation: Remediation, taken: _Takeover) -> None:
     """Another replica, in its own thread and event loop, on the same store file: once the
     paused run's lease has run out, its sweeper ends the request as interrupted."""
     from bot.store import open_store
@@ -371,9 +449,11 @@ def _take_over(demo: DemoFleet, remediation: Remediation, taken: dict[str, int])
         try:
             replica = Remediation(store, remediation.executors, remediation.gate,
                                   holder="replica-b", lease_ttl=PAUSE_LEASE)
+            taken.started = time.monotonic()
             ended = await replica.recover_interrupted()
-            taken["lines"] = received_count(demo.fleet)
-            taken["ended"] = len(ended)
+            taken.finished = time.monotonic()
+            taken.received = {name: len(s.received) for name, s in demo.fleet.servers.items()}
+            taken.ended = len(ended)
         finally:
             await store.close()
 

@@ -7,7 +7,12 @@ before they ran out, and extends them; if not, it raises `LeaseLost`, and the ru
 run's executors see the hosts and vCenter only through `FencedTransport` and
 `FencedVCenter`, which check the fence immediately before every command sent to a host and
 every change asked of vCenter, and the run's `sleep` checks it after every poll: a process
-paused past its lease (SIGSTOP, a long GC, a frozen VM) sends nothing once it wakes up."""
+paused past its lease (SIGSTOP, a long GC, a frozen VM) sends nothing once it wakes up.
+Audit rows, transitions and vCenter changes follow a `check` too, but nothing re-checks the
+fence where they are sent (the store's worker thread; the vCenter client): a pause right
+between the check and that write can still let one of them through late. A pause between
+the store's answer and the end of the check cannot (`check`).
+"""
 
 from __future__ import annotations
 
@@ -51,9 +56,18 @@ class Fence:
         return True
 
     async def check(self) -> None:
-        """Prove every lease is still ours and extend it, or raise LeaseLost."""
+        """Prove every lease is still ours and extend it, or raise LeaseLost.
+
+        A proof counts from when it began, not from when this coroutine resumes: the store
+        answers in a worker thread, and this process may be paused between the answer and
+        the resumption (its event loop blocked, SIGSTOP) past the lease and a takeover, yet
+        resume with a proof that held once. So the proof is dated when it began (each lease
+        is extended from `now`, read then), and a proof that comes back more than half a
+        lease after it began is no proof (`guard`, right here and again right before each
+        command goes out)."""
         if self.lost is not None:
             raise LeaseLost(self.lost)
+        began = time.monotonic()  # no later than `now`, from which every lease is extended
         now = self.clock()
         for name, token in self.tokens.items():
             try:
@@ -66,12 +80,21 @@ class Fence:
             if not held:
                 self.lost = why
                 raise LeaseLost(why)
-        self.proven_at = time.monotonic()
+        self.proven_at = max(self.proven_at, began)  # checks may overlap (the heartbeat's)
+        self.guard()
 
     def guard(self) -> None:
         """The send guard (`bot.esx.send_guard`): in the SSH worker thread, right before a
-        command goes out. More than half a lease since the last proof means this process
-        was paused in between: it may have lost the lease, so it stops."""
+        command goes out, and at the end of every `check`. More than half a lease since the
+        last proof began means this process was paused in between (or the store answered
+        that late): it may have lost the lease, so it stops.
+
+        What remains: a pause of more than half a lease between this check and the bytes
+        leaving (`bot.esx.ssh_exec.execute`: a deadline timer started, then `exec_command`,
+        in the same thread) still sends that one command late. No check made here can close
+        that, only a host that refused stale tokens, and an ESXi host knows none. The window
+        is microseconds wide; a send that passes is within half a lease of a proof, so half
+        a lease before another replica may take over (clocks agreeing within that half)."""
         if self.lost is not None:
             raise LeaseLost(self.lost)
         if time.monotonic() - self.proven_at > self.ttl / 2:
