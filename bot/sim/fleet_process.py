@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
-import os
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -94,11 +93,7 @@ def read_manifest(path: Path) -> _Ready:
                   data["host_dirs"], data["password"])
 
 
-FLEET_NICENESS = 10  # real hosts compute on their own CPUs: when CPU is short, the bot goes first
-
-
 def _child(conn: Connection, extra_hosts: int) -> None:
-    os.nice(FLEET_NICENESS)  # and the commands' shells, which inherit it
     fleet = DemoFleet(extra_hosts=extra_hosts)
     fleet.start()
     try:
