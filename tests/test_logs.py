@@ -9,10 +9,7 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from bot import logs
 from bot.redact import REDACTED
@@ -20,19 +17,7 @@ from bot.redact import REDACTED
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def restore_root() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
-
-
-def test_json_lines_carry_the_context_and_stay_redacted(restore_root: None) -> None:
+def test_json_lines_carry_the_context_and_stay_redacted() -> None:
     out = io.StringIO()
     env = {"SLACK_BOT_TOKEN": "xoxb-1234-secret-token-value", "LOG_LEVEL": "info"}
     logs.configure("json", env=env, stream=out)
@@ -53,7 +38,7 @@ def test_json_lines_carry_the_context_and_stay_redacted(restore_root: None) -> N
     assert "request_id" not in second  # the command's task had its own context
 
 
-def test_exceptions_are_one_json_line_redacted(restore_root: None) -> None:
+def test_exceptions_are_one_json_line_redacted() -> None:
     out = io.StringIO()
     logs.configure("json", env={}, stream=out)
     try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import logging
 import sys
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,15 +16,9 @@ from bot.cli import main
 
 
 @pytest.fixture
-def restore_root() -> Iterator[logging.Logger]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield root
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
+def root() -> logging.Logger:
+    """The root logger; tests/conftest.py puts its handlers and level back after each test."""
+    return logging.getLogger()
 
 
 def ours(root: logging.Logger) -> list[logging.Handler]:
@@ -33,7 +26,7 @@ def ours(root: logging.Logger) -> list[logging.Handler]:
 
 
 def test_a_closed_stderr_of_the_set_up_time_is_not_written_to(
-    restore_root: logging.Logger, capfd: pytest.CaptureFixture[str],
+    root: logging.Logger, capfd: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     then = io.StringIO()
@@ -54,7 +47,7 @@ def test_a_closed_stderr_of_the_set_up_time_is_not_written_to(
 
 
 def test_the_cli_in_process_leaves_no_handler_on_a_closed_stream(
-    restore_root: logging.Logger, capfd: pytest.CaptureFixture[str],
+    root: logging.Logger, capfd: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """What happened in the suite: `main` run by a test whose stderr was a capture stream,
@@ -72,17 +65,17 @@ def test_the_cli_in_process_leaves_no_handler_on_a_closed_stream(
     assert "WARNING bot.later after the CLI ran" in real.err
 
 
-def test_configure_twice_leaves_one_handler(restore_root: logging.Logger) -> None:
+def test_configure_twice_leaves_one_handler(root: logging.Logger) -> None:
     out = io.StringIO()
     logs.configure("text", env={}, stream=out)
     logs.configure("json", env={}, stream=out)
-    assert len(ours(restore_root)) == 1 and len(restore_root.handlers) == 1
+    assert len(ours(root)) == 1 and len(root.handlers) == 1
     assert logs.current_setup() == ("json", logging.WARNING)
     logging.getLogger("bot.twice").warning("once")
     assert out.getvalue().count('"message": "once"') == 1
 
 
-def test_an_explicit_stream_is_kept(restore_root: logging.Logger,
+def test_an_explicit_stream_is_kept(root: logging.Logger,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     out = io.StringIO()
     logs.configure("text", env={}, stream=out)
@@ -93,7 +86,7 @@ def test_an_explicit_stream_is_kept(restore_root: logging.Logger,
 
 
 def test_the_handler_follows_stderr_when_it_changes(
-    restore_root: logging.Logger, monkeypatch: pytest.MonkeyPatch
+    root: logging.Logger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     logs.configure("text", env={})
     first, second = io.StringIO(), io.StringIO()
