@@ -40,7 +40,8 @@ class _Turns:
         self.last_request = float("-inf")
         self.waiting: deque[tuple[float, asyncio.Future[None]]] = deque()
         self.letting_in = False  # a turn was given in this loop iteration
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: asyncio.Handle | None = None  # uvloop gives a plain Handle for "now"
+        self.timer_when = 0.0  # loop time the timer was set for
 
     def begin(self) -> None:
         self.acking += 1
@@ -94,11 +95,11 @@ class _Turns:
 
     def _look_again(self, loop: asyncio.AbstractEventLoop, delay: float) -> None:
         when = loop.time() + delay
-        if self.timer is not None and not self.timer.cancelled() and self.timer.when() <= when:
+        if self.timer is not None and not self.timer.cancelled() and self.timer_when <= when:
             return  # a look comes sooner anyway
         if self.timer is not None:
             self.timer.cancel()
-        self.timer = loop.call_at(when, self._timer_fired, loop)
+        self.timer, self.timer_when = loop.call_at(when, self._timer_fired, loop), when
 
     def _timer_fired(self, loop: asyncio.AbstractEventLoop) -> None:
         self.timer = None

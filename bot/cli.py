@@ -172,7 +172,9 @@ def _dispatch(args: argparse.Namespace) -> int:
                                  incident_channel=args.incident_channel,
                                  metrics_port=args.metrics_port)
         action = slack_run.serve if args.action == "serve" else slack_run.socket
-        return asyncio.run(action(opts))
+        from bot import loop
+
+        return loop.run(action(opts))  # uvloop where installed (bot.loop)
     if args.action == "known-hosts":
         return int(args.handler(args))
     if args.action == "migrate":

@@ -4,8 +4,10 @@ piece per event-loop iteration."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
+import uvloop
 
 from bot import ack_first
 from bot.ack_first import acking, acks_pending, my_turn
@@ -59,6 +61,28 @@ async def test_turns_wait_for_quiet_after_the_last_request() -> None:
     ended = loop.time()
     await my_turn()
     assert loop.time() - ended >= ack_first.QUIET * 0.9, "the rest of a burst may be coming"
+
+
+LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
+    "asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
+
+
+@pytest.mark.parametrize("loop_name", sorted(LOOPS))
+def test_a_look_due_within_a_millisecond(loop_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvloop runs a callback due in under a millisecond as a plain Handle, which has no
+    `when()`: the turns keep their own note of when they look again (a scan under
+    `aio-bot serve`, which runs on uvloop, once died on it)."""
+    monkeypatch.setattr(ack_first, "QUIET", 0.0002)
+
+    async def two_turns_after_a_request() -> None:
+        with acking():
+            pass
+        first = asyncio.ensure_future(my_turn())
+        second = asyncio.ensure_future(my_turn())
+        await asyncio.wait_for(asyncio.gather(first, second), 1.0)
+
+    with asyncio.Runner(loop_factory=LOOPS[loop_name]) as runner:
+        runner.run(two_turns_after_a_request())
 
 
 async def test_a_turn_waits_at_most_max_wait(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,3 +29,14 @@ def test_interactions_and_events_are_not() -> None:
 def test_a_form_with_too_many_fields_is_left_to_bolt() -> None:
     text = urlencode({"command": "/aio", **{f"f{i}": "x" for i in range(100)}})
     assert not is_slash_command(text, FORM)
+
+
+def test_field_names_are_read_as_bolt_reads_them() -> None:
+    """Names decoded as parse_qs decodes them; values are never looked at."""
+    assert is_slash_command("comm%61nd=%2Faio&text=top", FORM)
+    assert not is_slash_command("command=%2Faio&p%61yload=%7B%7D", FORM)
+    assert is_slash_command("text=payload%3D1&command=/aio", FORM), "a value is not a name"
+    assert not is_slash_command("text=command&user_id=U1", FORM)
+    fields = "&".join(f"f{i}=x" for i in range(63))
+    assert is_slash_command(f"command=/aio&{fields}", FORM)  # 64 fields
+    assert not is_slash_command(f"command=/aio&{fields}&g=1", FORM)  # 65

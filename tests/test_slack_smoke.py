@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiohttp
+
 from tests import fakeslack
 from tests.fakeslack import FakeSlack, SlackDriver, slash_payload
 from tests.slack_helpers import APP_TOKEN, BOT_TOKEN, SECRET, assert_every_message_valid
@@ -19,10 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @asynccontextmanager
-async def aio_bot(fake: FakeSlack, action: str) -> AsyncIterator[str]:
+async def aio_bot(fake: FakeSlack, action: str, **extra_env: str) -> AsyncIterator[str]:
     """Run `python -m bot <action> --demo`; yields its first stdout line."""
     env = {**os.environ, "SLACK_API_URL": fake.api_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
-           "SLACK_SIGNING_SECRET": SECRET, "SLACK_APP_TOKEN": APP_TOKEN}
+           "SLACK_SIGNING_SECRET": SECRET, "SLACK_APP_TOKEN": APP_TOKEN, **extra_env}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", action, "--demo", "--host", "127.0.0.1", "--port", "0",
         cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
@@ -39,6 +41,12 @@ async def aio_bot(fake: FakeSlack, action: str) -> AsyncIterator[str]:
     assert "Traceback" not in stderr.decode() and BOT_TOKEN not in stderr.decode()
 
 
+async def get_json(url: str) -> dict[str, object]:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        body: dict[str, object] = await response.json()
+        return body
+
+
 def is_top(message: dict[str, object]) -> bool:
     return "host01 · CRITICAL" in repr(message.get("blocks"))
 
@@ -47,6 +55,8 @@ async def test_serve_demo(fake_slack: FakeSlack) -> None:
     async with aio_bot(fake_slack, "serve") as line:
         url = line.split()[-1]
         assert url.endswith("/slack/events")
+        health = await get_json(url.replace("/slack/events", "/healthz"))
+        assert health["event_loop"] == "uvloop", health  # a dependency: serve runs on it
         async with SlackDriver(url, SECRET, fake_slack) as driver:
             assert (await driver.slash("/aio", "help")).status == 200
             post = await fake_slack.wait_for_response(timeout=10)
@@ -69,3 +79,26 @@ async def test_socket_demo(fake_slack: FakeSlack) -> None:
         await fake_slack.wait_for_message(is_top, timeout=15)
     assert fake_slack.calls_to("apps.connections.open")[0].token == APP_TOKEN
     assert_every_message_valid(fake_slack)
+
+
+async def test_serve_on_asyncio_s_own_loop_when_asked(fake_slack: FakeSlack) -> None:
+    """AIO_BOT_EVENT_LOOP=asyncio rules uvloop out; the bot answers the same on either."""
+    async with aio_bot(fake_slack, "serve", AIO_BOT_EVENT_LOOP="asyncio") as line:
+        url = line.split()[-1]
+        health = await get_json(url.replace("/slack/events", "/healthz"))
+        assert health["event_loop"] == "asyncio", health
+        async with SlackDriver(url, SECRET, fake_slack) as driver:
+            assert (await driver.slash("/aio", "top host01")).status == 200
+            await fake_slack.wait_for_message(is_top, timeout=15)
+
+
+async def test_an_unknown_event_loop_is_a_clear_error() -> None:
+    env = {**os.environ, "AIO_BOT_EVENT_LOOP": "trio", "SLACK_BOT_TOKEN": BOT_TOKEN,
+           "SLACK_SIGNING_SECRET": SECRET}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", "--demo", "--port", "0", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, stderr = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert stderr.decode().strip() == ("aio-bot: AIO_BOT_EVENT_LOOP must be one of uvloop, "
+                                       "asyncio, not 'trio'.")
