@@ -4,7 +4,6 @@ the demo fleet or the configured inventory, until SIGTERM or SIGINT."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import signal
 import sys
@@ -19,7 +18,7 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages
+from bot import gc_policy, messages
 from bot.config import SlackAccess, demo_remediation, load_config
 from bot.demo import DEMO_POLL_SECONDS, demo_config
 from bot.errors import ConfigError
@@ -69,16 +68,6 @@ def _start_worker_threads() -> None:
     loop.set_default_executor(started_pool(default_workers(), "aio-worker"))
 
 
-def _freeze_startup_objects() -> None:
-    """Move what start-up built (modules, the app, the inventory) out of the cyclic GC's
-    reach, so its full collections, which pause the event loop, stay short. Measured with
-    bench/load.py (1,008 hosts, bursts of 100 slash commands during a scan): a full collection
-    in a burst pushed every ack past 120 ms; with the start-up objects frozen p99 stays under
-    the 100 ms budget."""
-    gc.collect()
-    gc.freeze()
-
-
 async def serve(opts: Options) -> int:
     secrets = require_env(HTTP_NEEDS)
     async with (runtime_for(opts) as runtime,
@@ -95,7 +84,8 @@ async def serve(opts: Options) -> int:
             opts.host, opts.port)
         metrics = await _metrics_site(runtime, opts)
         _start_worker_threads()
-        _freeze_startup_objects()
+        gc_policy.freeze_startup()
+        collector = asyncio.get_running_loop().create_task(gc_policy.collect_in_quiet_turns())
         try:
             _say(f"serving {len(runtime.inventory)} host(s) on "
                  f"http://{_where(runner, opts.host)}{EVENTS_PATH}")
@@ -104,6 +94,7 @@ async def serve(opts: Options) -> int:
             _say_metrics(metrics, runtime, opts)
             await _until_stopped()
         finally:
+            collector.cancel()
             if metrics is not None:
                 await metrics.cleanup()
             await runner.cleanup()
@@ -128,10 +119,13 @@ async def socket(opts: Options) -> int:
                     alertmanager=_alertmanager(runtime, client)),
             opts.host, opts.port)
         metrics = await _metrics_site(runtime, opts)
+        collector: asyncio.Task[None] | None = None
         try:
             await handler.connect_async()  # type: ignore[no-untyped-call]
             _start_worker_threads()
-            _freeze_startup_objects()
+            gc_policy.freeze_startup()
+            collector = asyncio.get_running_loop().create_task(
+                gc_policy.collect_in_quiet_turns())
             _say(f"connected over Socket Mode with {len(runtime.inventory)} host(s); "
                  f"health on http://{_where(runner, opts.host)}/healthz")
             if history:
@@ -139,6 +133,8 @@ async def socket(opts: Options) -> int:
             _say_metrics(metrics, runtime, opts)
             await _until_stopped()
         finally:
+            if collector is not None:
+                collector.cancel()
             await handler.close_async()  # type: ignore[no-untyped-call]
             if metrics is not None:
                 await metrics.cleanup()
