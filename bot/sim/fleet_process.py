@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
+import os
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from bot.demo import DemoFleet
 from bot.esx.ssh import SshSettings
+from bot.esx.ssh_workers import WORKER_NICENESS
 from bot.inventory import HostEntry, Inventory
 from bot.services import FleetSource
 from bot.sim.vcenter import SimVCenter
@@ -61,6 +63,10 @@ class FleetProcess:
         if self._proc is not None:
             await asyncio.to_thread(self._proc.join, 10)
 
+    def child_pid(self) -> int | None:
+        """The fleet's process (None when it came from a manifest)."""
+        return self._proc.pid if self._proc is not None else None
+
 
 @dataclass(frozen=True)
 class _Ready:
@@ -93,7 +99,16 @@ def read_manifest(path: Path) -> _Ready:
                   data["host_dirs"], data["password"])
 
 
+# Real hosts compute on their own CPUs. The simulated ones share the bot's, and with their
+# shells and awk they were the largest user of it in bench/load.py's scan: they run at the
+# SSH workers' niceness, so when CPU is short the bot's acks go first (and the commands' shells
+# inherit it). bench/load.py, three runs each on a quiet 2-core machine: ack p99 80/87/106 ms
+# with it, 120/122/133 without (scan 37-44 s either way).
+FLEET_NICENESS = WORKER_NICENESS
+
+
 def _child(conn: Connection, extra_hosts: int) -> None:
+    os.nice(FLEET_NICENESS)
     fleet = DemoFleet(extra_hosts=extra_hosts)
     fleet.start()
     try:
