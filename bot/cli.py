@@ -174,7 +174,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         action = slack_run.serve if args.action == "serve" else slack_run.socket
         from bot import loop
 
-        return loop.run(action(opts))  # uvloop where installed (bot.loop)
+        return loop.run(action(opts))  # asyncio, or uvloop when asked (bot.loop)
     if args.action == "known-hosts":
         return int(args.handler(args))
     if args.action == "migrate":

@@ -1,12 +1,12 @@
-"""The event loop `aio-bot serve` and `aio-bot socket` run on: uvloop where it is installed
-(a dependency on Linux and macOS), else asyncio's own.
+"""The event loop `aio-bot serve` and `aio-bot socket` run on: asyncio's own, or uvloop when
+`AIO_BOT_EVENT_LOOP=uvloop` asks for it (`pip install 'aio-bot[uvloop]'`).
 
-The bot's front end is one event loop: accepting Slack's connections, reading their requests
-and writing their acks is most of what a burst of slash commands costs it, and uvloop (libuv)
-does that part in C. bench/load.py's acks under a full scan were 20-30% faster on it. Nothing
-in the bot depends on which loop runs: blocking work goes to threads and processes either way.
-
-`AIO_BOT_EVENT_LOOP=asyncio` keeps asyncio's loop (to rule uvloop out when chasing a fault)."""
+asyncio's is the default because of what the benchmarks showed on 2 cores. uvloop acks a
+burst of slash commands faster at the median (bench/ack.py --no-scan: p50 28-32 ms against
+37-40 ms). But when a burst comes while the previous burst's commands still wait for their
+turns (bot.ack_first), it answered the burst one request every 3 ms: p99 218-258 ms against
+asyncio's 56-65 ms. Nothing in the bot depends on which loop runs: blocking work goes to
+threads and processes either way."""
 
 from __future__ import annotations
 
@@ -19,21 +19,21 @@ from bot.errors import ConfigError
 
 T = TypeVar("T")
 ENV = "AIO_BOT_EVENT_LOOP"
-CHOICES = ("uvloop", "asyncio")
+CHOICES = ("asyncio", "uvloop")
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's new_event_loop, or None (asyncio's default) when it is not installed or
-    AIO_BOT_EVENT_LOOP says asyncio. An unknown value is a ConfigError, not a silent default."""
-    wanted = os.environ.get(ENV, "").strip().lower() or "uvloop"
+    """None (asyncio's default loop), or uvloop's new_event_loop when AIO_BOT_EVENT_LOOP says
+    uvloop. An unknown value, or uvloop asked for and not installed, is a ConfigError."""
+    wanted = os.environ.get(ENV, "").strip().lower() or "asyncio"
     if wanted not in CHOICES:
         raise ConfigError(f"{ENV} must be one of {', '.join(CHOICES)}, not {wanted[:40]!r}.")
     if wanted == "asyncio":
         return None
     try:
         import uvloop
-    except ImportError:  # a platform without its wheels: asyncio's loop does the same work
-        return None
+    except ImportError:
+        raise ConfigError(f"{ENV}=uvloop needs uvloop: pip install 'aio-bot[uvloop]'.") from None
     return uvloop.new_event_loop
 
 

@@ -71,7 +71,7 @@ LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
 def test_a_look_due_within_a_millisecond(loop_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """uvloop runs a callback due in under a millisecond as a plain Handle, which has no
     `when()`: the turns keep their own note of when they look again (a scan under
-    `aio-bot serve`, which runs on uvloop, once died on it)."""
+    `AIO_BOT_EVENT_LOOP=uvloop aio-bot serve` once died on it)."""
     monkeypatch.setattr(ack_first, "QUIET", 0.0002)
 
     async def two_turns_after_a_request() -> None:

@@ -56,7 +56,7 @@ async def test_serve_demo(fake_slack: FakeSlack) -> None:
         url = line.split()[-1]
         assert url.endswith("/slack/events")
         health = await get_json(url.replace("/slack/events", "/healthz"))
-        assert health["event_loop"] == "uvloop", health  # a dependency: serve runs on it
+        assert health["event_loop"] == "asyncio", health  # the default (bot/loop.py)
         async with SlackDriver(url, SECRET, fake_slack) as driver:
             assert (await driver.slash("/aio", "help")).status == 200
             post = await fake_slack.wait_for_response(timeout=10)
@@ -81,12 +81,12 @@ async def test_socket_demo(fake_slack: FakeSlack) -> None:
     assert_every_message_valid(fake_slack)
 
 
-async def test_serve_on_asyncio_s_own_loop_when_asked(fake_slack: FakeSlack) -> None:
-    """AIO_BOT_EVENT_LOOP=asyncio rules uvloop out; the bot answers the same on either."""
-    async with aio_bot(fake_slack, "serve", AIO_BOT_EVENT_LOOP="asyncio") as line:
+async def test_serve_on_uvloop_when_asked(fake_slack: FakeSlack) -> None:
+    """AIO_BOT_EVENT_LOOP=uvloop runs serve on uvloop; the bot answers the same on either."""
+    async with aio_bot(fake_slack, "serve", AIO_BOT_EVENT_LOOP="uvloop") as line:
         url = line.split()[-1]
         health = await get_json(url.replace("/slack/events", "/healthz"))
-        assert health["event_loop"] == "asyncio", health
+        assert health["event_loop"] == "uvloop", health
         async with SlackDriver(url, SECRET, fake_slack) as driver:
             assert (await driver.slash("/aio", "top host01")).status == 200
             await fake_slack.wait_for_message(is_top, timeout=15)
@@ -100,5 +100,5 @@ async def test_an_unknown_event_loop_is_a_clear_error() -> None:
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     _, stderr = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
-    assert stderr.decode().strip() == ("aio-bot: AIO_BOT_EVENT_LOOP must be one of uvloop, "
-                                       "asyncio, not 'trio'.")
+    assert stderr.decode().strip() == ("aio-bot: AIO_BOT_EVENT_LOOP must be one of asyncio, "
+                                       "uvloop, not 'trio'.")
