@@ -5,7 +5,8 @@ while a scan of 200+ hosts runs. Prints p50 and p99 (goal: p99 <= 100 ms).
 
 The bot runs as a user runs it (`python -m bot serve --demo --demo-hosts N`, the simulated
 hosts in the same process as the bot), its Web API pointed at a FakeSlack in this process
-through SLACK_API_URL. Latency is measured by bench/burst.py's process: connect -> HTTP 200."""
+through SLACK_API_URL. Latency is measured by bench/burst.py's process: request written ->
+HTTP 200 (see bench/burst.py)."""
 
 from __future__ import annotations
 
