@@ -10,7 +10,8 @@ So, once start-up is done (`freeze_startup`): what start-up built (modules, the 
 inventory) is frozen out of the collector's reach; the young generations are still collected
 as CPython decides (a few milliseconds each); and full collections run only from
 `collect_in_quiet_turns`, every FULL_EVERY seconds, in a turn of bot.ack_first (no request
-waiting for its ack, none in the last moment), never by CPython's own count. Garbage without
+waiting for its ack, none in the last moment; or, under a stream of requests that never
+pauses, after the turn's longest wait, MAX_WAIT), never by CPython's own count. Garbage without
 cycles is freed at once by reference counting either way; only cyclic garbage older than two
 collections waits, at most FULL_EVERY seconds."""
 

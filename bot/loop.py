@@ -49,6 +49,6 @@ def run(main: Coroutine[Any, Any, T]) -> T:
 
 
 def loop_name() -> str:
-    """'uvloop' or 'asyncio': what the running loop is (for /healthz and the start-up line)."""
+    """'uvloop' or 'asyncio': what the running loop is (for /healthz)."""
     module = type(asyncio.get_running_loop()).__module__
     return "uvloop" if module.startswith("uvloop") else "asyncio"

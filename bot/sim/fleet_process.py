@@ -102,8 +102,9 @@ def read_manifest(path: Path) -> _Ready:
 # Real hosts compute on their own CPUs. The simulated ones share the bot's, and with their
 # shells and awk they were the largest user of it in bench/load.py's scan: they run at the
 # SSH workers' niceness, so when CPU is short the bot's acks go first (and the commands' shells
-# inherit it). bench/load.py, three runs each on a quiet 2-core machine: ack p99 80/87/106 ms
-# with it, 120/122/133 without (scan 37-44 s either way).
+# inherit it). bench/load.py, three runs each on a quiet 2-core machine, the bot on uvloop with
+# this session's other changes: ack p99 80/87/106 ms with it, 121/123/133 without (scan 37-44 s
+# either way).
 FLEET_NICENESS = WORKER_NICENESS
 
 
