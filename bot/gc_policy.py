@@ -21,6 +21,8 @@ import asyncio
 import gc
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from bot.ack_first import my_turn
 
@@ -47,3 +49,15 @@ async def collect_in_quiet_turns(every: float = FULL_EVERY) -> None:
         found = gc.collect()
         log.debug("full collection: %d unreachable object(s), %.1f ms", found,
                   (time.perf_counter() - started) * 1000)
+
+
+@contextmanager
+def after_startup() -> Iterator[None]:
+    """`freeze_startup`, then `collect_in_quiet_turns` in the background until the block ends
+    (call it in the event loop, once start-up is done)."""
+    freeze_startup()
+    collector = asyncio.get_running_loop().create_task(collect_in_quiet_turns())
+    try:
+        yield
+    finally:
+        collector.cancel()

@@ -84,17 +84,15 @@ async def serve(opts: Options) -> int:
             opts.host, opts.port)
         metrics = await _metrics_site(runtime, opts)
         _start_worker_threads()
-        gc_policy.freeze_startup()
-        collector = asyncio.get_running_loop().create_task(gc_policy.collect_in_quiet_turns())
         try:
-            _say(f"serving {len(runtime.inventory)} host(s) on "
-                 f"http://{_where(runner, opts.host)}{EVENTS_PATH}")
-            if history:
-                _say(history)
-            _say_metrics(metrics, runtime, opts)
-            await _until_stopped()
+            with gc_policy.after_startup():
+                _say(f"serving {len(runtime.inventory)} host(s) on "
+                     f"http://{_where(runner, opts.host)}{EVENTS_PATH}")
+                if history:
+                    _say(history)
+                _say_metrics(metrics, runtime, opts)
+                await _until_stopped()
         finally:
-            collector.cancel()
             if metrics is not None:
                 await metrics.cleanup()
             await runner.cleanup()
@@ -119,22 +117,17 @@ async def socket(opts: Options) -> int:
                     alertmanager=_alertmanager(runtime, client)),
             opts.host, opts.port)
         metrics = await _metrics_site(runtime, opts)
-        collector: asyncio.Task[None] | None = None
         try:
             await handler.connect_async()  # type: ignore[no-untyped-call]
             _start_worker_threads()
-            gc_policy.freeze_startup()
-            collector = asyncio.get_running_loop().create_task(
-                gc_policy.collect_in_quiet_turns())
-            _say(f"connected over Socket Mode with {len(runtime.inventory)} host(s); "
-                 f"health on http://{_where(runner, opts.host)}/healthz")
-            if history:
-                _say(history)
-            _say_metrics(metrics, runtime, opts)
-            await _until_stopped()
+            with gc_policy.after_startup():
+                _say(f"connected over Socket Mode with {len(runtime.inventory)} host(s); "
+                     f"health on http://{_where(runner, opts.host)}/healthz")
+                if history:
+                    _say(history)
+                _say_metrics(metrics, runtime, opts)
+                await _until_stopped()
         finally:
-            if collector is not None:
-                collector.cancel()
             await handler.close_async()  # type: ignore[no-untyped-call]
             if metrics is not None:
                 await metrics.cleanup()

@@ -122,6 +122,9 @@ async def _answer(request: web.Request, app: AsyncApp, runtime: Runtime,
     return response
 
 
+MAX_FORM_FIELDS = 64
+
+
 def is_slash_command(text: str, content_type: str | None) -> bool:
     """A form with a `command` field (and no interaction `payload`): a slash command.
 
@@ -133,16 +136,8 @@ def is_slash_command(text: str, content_type: str | None) -> bool:
     fields = text.split("&", MAX_FORM_FIELDS)
     if len(fields) > MAX_FORM_FIELDS:
         return False
-    names = {_field_name(field) for field in fields}
+    names = {unquote_plus(field.partition("=")[0]) for field in fields}
     return "command" in names and "payload" not in names
-
-
-MAX_FORM_FIELDS = 64
-
-
-def _field_name(field: str) -> str:
-    name = field.partition("=")[0]
-    return unquote_plus(name) if "%" in name or "+" in name else name
 
 
 async def _dispatch_after_ack(app: AsyncApp, body: str, query: str,
